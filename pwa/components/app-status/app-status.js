@@ -1,0 +1,92 @@
+/**
+ * Talks to the service worker: registers it, shows the download progress and
+ * "works offline now" on first install, asks it to store the pages of the
+ * language being read, and offers (never forces) a waiting update.
+ */
+export class AppStatus {
+  static moduleName = 'app-status'
+
+  /** @param {HTMLElement} $root */
+  constructor ($root) {
+    this.$root = $root
+    this.$text = $root.querySelector('.app-status__text')
+    this.$progress = $root.querySelector('.app-status__progress')
+    this.lang = document.documentElement.lang
+  }
+
+  init () {
+    if (!('serviceWorker' in navigator)) return
+    const container = navigator.serviceWorker
+    this.hadController = Boolean(container.controller)
+    container.addEventListener('message', (event) => this.onMessage(event.data || {}))
+    container.addEventListener('controllerchange', () => {
+      // Only a user-accepted update reloads; the first install just takes control.
+      if (this.reloading) window.location.reload()
+    })
+    container.register('/sw.js', { scope: '/' }).then((registration) => {
+      this.registration = registration
+      this.watchForUpdate(registration)
+      return container.ready
+    }).then((registration) => {
+      registration.active?.postMessage({ type: 'cache-language', lang: this.lang })
+    }).catch((error) => console.error('service worker', error))
+  }
+
+  /** @param {ServiceWorkerRegistration} registration */
+  watchForUpdate (registration) {
+    if (registration.waiting) this.offerUpdate(registration.waiting)
+    if (registration.installing) this.track(registration.installing)
+    registration.addEventListener('updatefound', () => {
+      if (registration.installing) this.track(registration.installing)
+    })
+  }
+
+  /** Offers an installing worker once it waits; the very first one just activates. */
+  track (worker) {
+    worker.addEventListener('statechange', () => {
+      if (worker.state === 'installed' && navigator.serviceWorker.controller) {
+        this.offerUpdate(worker)
+      }
+    })
+  }
+
+  onMessage (message) {
+    if (message.type === 'progress' && message.lang === this.lang) {
+      this.showProgress(message.done, message.total)
+    } else if (message.type === 'cached' && message.lang === this.lang && message.fresh) {
+      this.show(this.$root.dataset.i18nReady)
+      this.$root.dataset.state = 'ready'
+    }
+  }
+
+  showProgress (done, total) {
+    const text = this.$root.dataset.i18nProgress
+      .replace('{done}', String(done)).replace('{total}', String(total))
+    this.show(text)
+    this.$progress.hidden = false
+    this.$progress.max = total
+    this.$progress.value = done
+  }
+
+  /** @param {ServiceWorker} worker */
+  offerUpdate (worker) {
+    if (!navigator.serviceWorker.controller || this.$root.dataset.state === 'update') return
+    this.show(this.$root.dataset.i18nUpdate)
+    const $button = document.createElement('button')
+    $button.type = 'button'
+    $button.className = 'button button--secondary app-status__action'
+    $button.textContent = this.$root.dataset.i18nReload
+    $button.addEventListener('click', () => {
+      this.reloading = true
+      worker.postMessage({ type: 'skip-waiting' })
+    })
+    this.$root.append($button)
+    this.$root.dataset.state = 'update'
+  }
+
+  show (text) {
+    this.$text.textContent = text
+    this.$progress.hidden = true
+    this.$root.hidden = false
+  }
+}

@@ -1,0 +1,1 @@
+"""HTTP hardening: security headers on every response."""

@@ -1,0 +1,203 @@
+"""Rendering Haven's pages once, in every language, into memory.
+
+Every public page is a pure function of (language, page): it is rendered at
+start, kept as a :class:`~server.responses.Representation`, and its hash
+feeds the service worker's precache list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from babel.dates import format_date
+from markupsafe import Markup
+
+from .bundle import PWA_DIR
+from .content import PAGE_PATHS, Content, page_url, tel_uri
+from .i18n import LANGUAGES, Language, translations
+from .responses import Representation
+from .settings import Settings
+
+HTML = "text/html; charset=utf-8"
+
+# Title numbers: the tab and the history list show only "Info" and a number.
+TITLE_NUMBERS: dict[str, int] = {
+    "forms": 1,
+    "steps": 2,
+    "centres": 3,
+    "rights": 4,
+    "find": 5,
+    "safety": 6,
+    "help": 7,
+    "check": 8,
+}
+
+# Which template and layout each page uses.
+PAGE_TEMPLATES: dict[str, tuple[str, str]] = {
+    "home": ("home.html", "plain"),
+    "forms": ("page.html", "plain"),
+    "steps": ("page.html", "steps"),
+    "centres": ("page.html", "plain"),
+    "rights": ("page.html", "plain"),
+    "find": ("contacts.html", "plain"),
+    "safety": ("page.html", "plain"),
+    "help": ("contacts.html", "plain"),
+    "check": ("check.html", "plain"),
+}
+
+OFFLINE_PATH = "o"
+
+
+@dataclass(frozen=True)
+class Alternate:
+    lang: str
+    path: str
+    href: str
+
+
+def _nav(_: Callable[[str], str]) -> list[tuple[str, str]]:
+    return [
+        ("home", _("Start")),
+        ("help", _("Get help now")),
+        ("check", _("Seven questions")),
+        ("forms", _("What is it?")),
+        ("steps", _("What happens next")),
+        ("centres", _("Who helps")),
+        ("rights", _("Your rights")),
+        ("find", _("Find a centre")),
+        ("safety", _("Stay safe")),
+    ]
+
+
+def _region_names(_: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "brussels": _("Brussels region"),
+        "flanders": _("Flanders"),
+        "wallonia": _("Wallonia and the German-speaking area"),
+    }
+
+
+def load_pictograms() -> dict[str, Markup]:
+    folder = PWA_DIR / "pictograms"
+    return {
+        path.stem: Markup(path.read_text(encoding="utf-8").strip())  # noqa: S704 - our own files
+        for path in sorted(folder.glob("*.svg"))
+    }
+
+
+class Site:
+    def __init__(self, settings: Settings, content: Content) -> None:
+        self.settings = settings
+        self.content = content
+        self.pictograms = load_pictograms()
+        self._environments = {code: self._environment(code) for code in LANGUAGES}
+        self.pages: dict[str, Representation] = {}
+        for code in LANGUAGES:
+            for key in PAGE_PATHS:
+                self.pages[page_url(code, key)] = self._render_page(code, key)
+            self.pages[f"/{code}/{OFFLINE_PATH}"] = self._render_offline(code)
+
+    def _environment(self, code: str) -> jinja2.Environment:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([PWA_DIR / "templates", PWA_DIR / "components"]),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
+        return env
+
+    def gettext(self, code: str) -> Callable[[str], str]:
+        return translations(code).gettext
+
+    def alternates(self, path: str) -> list[Alternate]:
+        return [
+            Alternate(code, f"/{code}/{path}", f"{self.settings.base_url}/{code}/{path}")
+            for code in LANGUAGES
+        ]
+
+    def context(self, code: str, key: str | None, path: str) -> dict[str, Any]:
+        lang: Language = LANGUAGES[code]
+        _ = self.gettext(code)
+        number = TITLE_NUMBERS.get(key or "")
+        title = _("Info") if number is None else f"{_('Info')} · {number}"
+        return {
+            "lang": lang,
+            "languages": LANGUAGES,
+            "title": title,
+            "page_key": key,
+            "alternates": self.alternates(path),
+            "base_url": self.settings.base_url,
+            "exit_url": self.settings.exit_url,
+            "numbers": self.content.numbers,
+            "national_tel": tel_uri(self.content.numbers.national),
+            "centres": self.content.centres,
+            "nav": _nav(_),
+            "region_names": _region_names(_),
+            "pictograms": self.pictograms,
+            "url": lambda target: page_url(code, target),
+            "format_date": lambda day: _format_date(day, lang),
+        }
+
+    def render(self, code: str, template: str, **values: Any) -> str:
+        return self._environments[code].get_template(template).render(**values)
+
+    def render_check(self, code: str, result: str | None, error: str | None = None) -> str:
+        """The self-check page; ``result`` is shown for the no-JavaScript answer."""
+        return self.render(
+            code,
+            "check.html",
+            **self.context(code, "check", PAGE_PATHS["check"]),
+            page=self.content.page(code, "check"),
+            questions=self.content.questions[code],
+            threshold=self.content.threshold,
+            result=result,
+            error=error,
+        )
+
+    def _render_page(self, code: str, key: str) -> Representation:
+        if key == "check":
+            html = self.render_check(code, None)
+        else:
+            template, layout = PAGE_TEMPLATES[key]
+            html = self.render(
+                code,
+                template,
+                **self.context(code, key, PAGE_PATHS[key]),
+                page=self.content.page(code, key),
+                layout=layout,
+            )
+        return Representation(html.encode("utf-8"), HTML)
+
+    def _render_offline(self, code: str) -> Representation:
+        html = self.render(code, "offline.html", **self.context(code, None, OFFLINE_PATH))
+        return Representation(html.encode("utf-8"), HTML)
+
+    def render_error(self, code: str, status: int) -> str:
+        _ = self.gettext(code)
+        if status == 404:
+            heading, message = _("Page not found"), _("This address does not exist in this app.")
+        elif status == 405:
+            heading, message = _("Not possible"), _("This page cannot be used in this way.")
+        else:
+            heading, message = (
+                _("Something went wrong"),
+                _("Please try again in a moment. In danger, call 101 or 112."),
+            )
+        return self.render(
+            code,
+            "error.html",
+            **self.context(code, None, ""),
+            heading=heading,
+            message=message,
+        )
+
+
+def _format_date(day: dt.date, lang: Language) -> str:
+    return format_date(day, format="long", locale=lang.babel)

@@ -1,0 +1,40 @@
+// The service worker's event listeners. Strategies live in strategies.js.
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const languages = await wantedLanguages()
+    await storeAll(sharedUrls())
+    for (const lang of languages) await cacheLanguage(lang)
+  })())
+})
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    await deleteOldCaches()
+    // Take control of the page that installed us, so it works offline at once.
+    await self.clients.claim()
+  })())
+})
+
+self.addEventListener('message', (event) => {
+  const message = event.data || {}
+  if (message.type === 'skip-waiting') {
+    self.skipWaiting()
+  } else if (message.type === 'cache-language' && typeof message.lang === 'string') {
+    event.waitUntil(cacheLanguage(message.lang))
+  }
+})
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request
+  if (request.method !== 'GET') return
+  const url = new URL(request.url)
+  if (url.origin !== self.location.origin || isNeverCached(url)) return
+  if (url.pathname === '/') {
+    event.respondWith(startPage(request))
+  } else if (request.mode === 'navigate') {
+    event.respondWith(pageFromCacheOrNetwork(request, url))
+  } else {
+    event.respondWith(cacheFirst(request, url))
+  }
+})

@@ -1,0 +1,195 @@
+"""Shared fixtures: settings, an in-process client, a real server, Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+# Keep Chromium off every network but loopback: no update checks, no lookups.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--dns-prefetch-disable",
+]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_settings(tmp_path: Path, **overrides: str) -> Settings:
+    environ = {"HAVEN_DATA_DIR": str(tmp_path / "data"), **overrides}
+    return Settings.from_environ(environ)
+
+
+@pytest.fixture(scope="session")
+def app_session(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One app for the read-only tests: rendering every page takes a moment."""
+    return create_app(make_settings(tmp_path_factory.mktemp("app")))
+
+
+@pytest.fixture
+def client(app_session) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app_session, base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+# --- a neutral site for the quick exit, on loopback --------------------------
+
+NEUTRAL_HTML = b"<!doctype html><html lang=en><title>Weather</title><h1>Weather today</h1></html>"
+
+
+class _NeutralHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(NEUTRAL_HTML)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def neutral_site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NeutralHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/weather"
+    server.shutdown()
+    server.server_close()
+
+
+# --- the real server ---------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[str]
+    log_path: Path
+    data_dir: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start_server(data_dir: Path, log_path: Path, exit_url: str, port: int = 0) -> LiveServer:
+    env = {
+        **os.environ,
+        "HAVEN_DATA_DIR": str(data_dir),
+        "HAVEN_EXIT_URL": exit_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log_path.open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+    if not match:
+        process.kill()
+        raise RuntimeError(f"server did not start: {line!r}\n{log_path.read_text()}")
+    url = match.group(1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return LiveServer(url, process, log_path, data_dir)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not answer: {log_path.read_text()}")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+    if server.process.stdout:
+        server.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, neutral_site: str
+) -> Iterator[LiveServer]:
+    base = tmp_path_factory.mktemp("live")
+    server = start_server(base / "data", base / "server.log", neutral_site)
+    yield server
+    stop_server(server)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "live_server" in getattr(item, "fixturenames", ()):
+        server = item.funcargs.get("live_server")  # type: ignore[attr-defined]
+        if isinstance(server, LiveServer):
+            report.sections.append(("server log", server.log()[-8000:]))
+
+
+# --- Chromium ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (see README)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):  # type: ignore[no-untyped-def]
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 360, "height": 780})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):  # type: ignore[no-untyped-def]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    assert not errors, f"JavaScript errors: {errors}"

@@ -1,0 +1,89 @@
+import json
+import re
+from dataclasses import replace
+
+from server import assets
+from server.i18n import LANGUAGES
+from server.responses import Representation, content_hash
+
+
+def precache_of(client) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    source = client.get("/sw.js").text
+    match = re.search(r"^const PRECACHE = (\{.*\});$", source, re.M)
+    assert match, "the worker carries its precache list"
+    return json.loads(match[1])  # type: ignore[no-any-return]
+
+
+def test_service_worker_is_served_at_the_root(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/sw.js")
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["cache-control"] == "no-cache"
+    body = response.text
+    assert "addEventListener('fetch'" in body and "function cacheFirst" in body
+
+
+def test_precache_lists_every_page_of_each_language_with_its_hash(client) -> None:  # type: ignore[no-untyped-def]
+    precache = precache_of(client)
+    assert set(precache["languages"]) == set(LANGUAGES)
+    for lang, entries in precache["languages"].items():
+        urls = [url for url, _ in entries]
+        assert f"/{lang}/" in urls and f"/{lang}/q" in urls and f"/{lang}/o" in urls
+        assert len(urls) == 10
+        for url, digest in entries:
+            body = client.get(url, headers={"Accept-Encoding": "identity"}).content
+            assert content_hash(body) == digest, url
+    shared = dict(precache["shared"])
+    for url in (
+        "/static/app.css",
+        "/static/main.js",
+        "/manifest.webmanifest",
+        "/static/components/quick-exit/quick-exit.js",
+        "/static/icons/icon-192.png",
+    ):
+        assert url in shared, url
+        assert content_hash(client.get(url).content) == shared[url]
+
+
+def test_every_module_the_pages_import_is_precached(client) -> None:  # type: ignore[no-untyped-def]
+    shared = dict(precache_of(client)["shared"])
+    main = client.get("/static/main.js").text
+    for module in re.findall(r"from '\./(.+?)'", main):
+        assert f"/static/{module}" in shared, module
+
+
+def test_a_changed_file_changes_the_version() -> None:
+    shared = {"/a.css": Representation(b"a", "text/css")}
+    pages = {
+        url: Representation(url.encode(), "text/html")
+        for code in LANGUAGES
+        for url in assets.language_urls(code)
+    }
+    first = assets.precache_list(shared, pages)
+    assert first == assets.precache_list(shared, pages)
+    changed = {**pages, "/en/p/1": replace(pages["/en/p/1"])}
+    changed["/en/p/1"] = Representation(b"new words", "text/html")
+    assert assets.precache_list(shared, changed)["version"] != first["version"]
+
+
+def test_manifest_makes_a_standalone_app(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/manifest.webmanifest")
+    assert response.headers["content-type"].startswith("application/manifest+json")
+    manifest = response.json()
+    assert manifest["id"] == "/" and manifest["scope"] == "/" and manifest["start_url"] == "/"
+    assert manifest["display"] == "standalone"
+    sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    for icon in manifest["icons"]:
+        image = client.get(icon["src"])
+        assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+        width, height = int.from_bytes(image.content[16:20]), int.from_bytes(image.content[20:24])
+        assert f"{width}x{height}" == icon["sizes"]
+
+
+def test_unknown_static_files_are_404(client) -> None:  # type: ignore[no-untyped-def]
+    for path in (
+        "/static/nothing.js",
+        "/static/icons/../../server/app.py",
+        "/static/templates/base.html",
+    ):
+        assert client.get(path).status_code == 404, path

@@ -1,0 +1,67 @@
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from server.i18n import LANGUAGES, catalogue_path, negotiate, parse_accept_language, translations
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "en"),
+        ("", "en"),
+        ("nl-BE,nl;q=0.9,en;q=0.8", "nl"),
+        ("fr-BE", "fr"),
+        ("de-DE,de;q=0.9", "de"),
+        ("DE-at", "de"),
+        ("ja,fr;q=0.5", "fr"),
+        ("en;q=0.1, nl;q=0.9", "nl"),
+        ("nl;q=0, fr", "fr"),
+        ("xx, *", "en"),
+        ("fr;q=abc, de", "de"),
+        ("fr;q=2, de", "de"),
+        (";;;,,,", "en"),
+        ("a" * 5000, "en"),
+    ],
+)
+def test_negotiation(header: str | None, expected: str) -> None:
+    assert negotiate(header) == expected
+
+
+def test_accept_language_order_is_by_quality_then_position() -> None:
+    assert parse_accept_language("a;q=0.5, b, c;q=0.5, d;q=1") == ["b", "d", "a", "c"]
+
+
+def test_language_names_are_in_their_own_language() -> None:
+    assert {code: lang.name for code, lang in LANGUAGES.items()} == {
+        "en": "English",
+        "nl": "Nederlands",
+        "fr": "Français",
+        "de": "Deutsch",
+    }
+
+
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|\{[a-z_]+\}")
+
+
+@pytest.mark.parametrize("code", [code for code in LANGUAGES if code != "en"])
+def test_catalogue_is_complete(code: str) -> None:
+    with catalogue_path(code).open("rb") as handle:
+        catalog = read_po(handle)
+    with (catalogue_path(code).parents[2] / "messages.pot").open("rb") as handle:
+        template = read_po(handle)
+    wanted = {message.id for message in template if message.id}
+    present = {message.id: message for message in catalog if message.id}
+    assert wanted <= set(present), f"missing: {wanted - set(present)}"
+    for msgid in wanted:
+        message = present[msgid]
+        assert message.string and not message.fuzzy, f"{code}: {msgid!r} not translated"
+        assert sorted(PLACEHOLDER.findall(str(msgid))) == sorted(
+            PLACEHOLDER.findall(str(message.string))
+        ), f"{code}: placeholders changed in {msgid!r}"
+
+
+def test_translations_are_used() -> None:
+    assert translations("nl").gettext("Leave quickly") != "Leave quickly"
+    assert translations("en").gettext("Leave quickly") == "Leave quickly"

@@ -1,0 +1,154 @@
+"""Titles and addresses show up in the browser's history list and the task
+switcher, so they must never carry a sensitive word, in any language."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+from server.i18n import LANGUAGES
+
+FORBIDDEN: dict[str, list[str]] = {
+    "en": [
+        "traffick",
+        "exploit",
+        "victim",
+        "police",
+        "help",
+        "request",
+        "self-check",
+        "abuse",
+        "slave",
+        "forced",
+        "rescue",
+        "escape",
+        "shelter",
+        "haven",
+        "crime",
+        "rights",
+        "safety",
+        "danger",
+        "emergency",
+        "check",
+        "question",
+    ],
+    "nl": [
+        "mensenhandel",
+        "uitbuit",
+        "slachtoffer",
+        "politie",
+        "hulp",
+        "aanvraag",
+        "zelftest",
+        "misbruik",
+        "slaaf",
+        "slavernij",
+        "gedwongen",
+        "opvang",
+        "noodgeval",
+        "misdaad",
+        "rechten",
+        "veiligheid",
+        "gevaar",
+        "vragen",
+    ],
+    "fr": [
+        "traite",
+        "exploit",
+        "victime",
+        "police",
+        "aide",
+        "demande",
+        "auto-test",
+        "abus",
+        "esclav",
+        "forcé",
+        "refuge",
+        "hébergement",
+        "urgence",
+        "crime",
+        "droits",
+        "sécurité",
+        "danger",
+        "questions",
+    ],
+    "de": [
+        "menschenhandel",
+        "ausbeut",
+        "opfer",
+        "polizei",
+        "hilfe",
+        "anfrage",
+        "selbsttest",
+        "missbrauch",
+        "sklav",
+        "zwang",
+        "notfall",
+        "unterkunft",
+        "verbrechen",
+        "rechte",
+        "sicherheit",
+        "gefahr",
+        "fragen",
+    ],
+}
+# A title may be read by someone who knows any of the languages.
+ALL_FORBIDDEN = sorted({word for words in FORBIDDEN.values() for word in words})
+
+
+class _Title(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = False
+        self.title = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.inside = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.title += data
+
+
+def title_of(html: str) -> str:
+    parser = _Title()
+    parser.feed(html)
+    return parser.title.strip()
+
+
+def assert_neutral(text: str, where: str) -> None:
+    lowered = text.lower()
+    found = [word for word in ALL_FORBIDDEN if word in lowered]
+    assert not found, f"{where}: {text!r} contains {found}"
+
+
+def test_every_language_has_a_word_list() -> None:
+    assert set(FORBIDDEN) == set(LANGUAGES)
+
+
+def test_titles_and_addresses_are_neutral(app_session) -> None:  # type: ignore[no-untyped-def]
+    pages = app_session.state.site.pages
+    assert len(pages) >= 10 * len(LANGUAGES)
+    for path, representation in pages.items():
+        assert_neutral(path, "address")
+        title = title_of(representation.body.decode())
+        assert title, path
+        assert_neutral(title, f"title of {path}")
+        assert re.fullmatch(r"[\w ·]{1,20}", title), title
+
+
+def test_error_pages_and_post_results_are_neutral(client) -> None:  # type: ignore[no-untyped-def]
+    for lang in LANGUAGES:
+        missing = client.get(f"/{lang}/p/99")
+        assert missing.status_code == 404
+        assert_neutral(title_of(missing.text), "404 title")
+        result = client.post(f"/{lang}/q", data={"q-forced": "yes", "q-pay": "yes"})
+        assert_neutral(title_of(result.text), "result title")
+
+
+def test_installed_name_is_neutral(client) -> None:  # type: ignore[no-untyped-def]
+    manifest = json.loads(client.get("/manifest.webmanifest").text)
+    for field in ("name", "short_name", "description", "id", "start_url"):
+        assert_neutral(str(manifest[field]), f"manifest {field}")
