@@ -13,9 +13,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.config import Config
-from starlette.datastructures import CommaSeparatedStrings
+from starlette.datastructures import CommaSeparatedStrings, Secret
 
 DEFAULT_EXIT_URL = "https://www.meteo.be/"
+# Generous enough for a shelter's shared Wi-Fi, low enough to stop a flood.
+DEFAULT_REQUEST_RATE = "60/3600"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 
 
@@ -34,6 +36,21 @@ def _is_allowed_exit_url(url: str) -> bool:
     return parts.scheme == "http" and host in _LOOPBACK_HOSTS
 
 
+def parse_rate(value: str) -> tuple[int, float]:
+    """``"60/3600"`` means 60 per 3600 seconds; both parts must be positive."""
+    count, slash, seconds = value.strip().partition("/")
+    try:
+        limit, window = int(count), float(seconds)
+    except ValueError:
+        limit, window = 0, 0.0
+    if not slash or limit <= 0 or not 0 < window < float("inf"):
+        raise ValueError(
+            f"HAVEN_REQUEST_RATE must be COUNT/SECONDS with both above zero, "
+            f"for example {DEFAULT_REQUEST_RATE}; got {value!r}"
+        )
+    return limit, window
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -44,6 +61,8 @@ class Settings:
     forwarded_allow_ips: tuple[str, ...]
     log_level: str
     hsts_seconds: int
+    database_url: Secret  # a PostgreSQL URL carries a password: keep it out of reprs
+    request_rate: tuple[int, float]  # (new requests, per so many seconds)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,8 +72,16 @@ class Settings:
             raise ValueError(
                 "HAVEN_EXIT_URL must be an https:// address (http:// only on this computer)"
             )
+        data_dir = Path(config("HAVEN_DATA_DIR", cast=str, default="./data"))
+        database_url = Secret(
+            config(
+                "HAVEN_DATABASE_URL",
+                cast=str,
+                default=f"sqlite+aiosqlite:///{data_dir / 'haven.sqlite3'}",
+            )
+        )
         return cls(
-            data_dir=Path(config("HAVEN_DATA_DIR", cast=str, default="./data")),
+            data_dir=data_dir,
             host=config("HAVEN_HOST", cast=str, default="127.0.0.1"),
             port=config("HAVEN_PORT", cast=int, default=8000),
             base_url=config("HAVEN_BASE_URL", cast=str, default="").rstrip("/"),
@@ -64,4 +91,8 @@ class Settings:
             ),
             log_level=config("HAVEN_LOG_LEVEL", cast=str, default="info").lower(),
             hsts_seconds=config("HAVEN_HSTS_SECONDS", cast=int, default=31536000),
+            database_url=database_url,
+            request_rate=parse_rate(
+                config("HAVEN_REQUEST_RATE", cast=str, default=DEFAULT_REQUEST_RATE)
+            ),
         )

@@ -1,0 +1,221 @@
+"""The JSON API: sealed help requests in, the inbox key and the API description out.
+
+``POST /api/requests`` follows docs/envelope.md. The body is never logged nor
+echoed back: error messages name fields, not what was in them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import openapi
+from .crypto import MISSING, MUST_BE_OBJECT, InboxKey, envelope_problems
+from .i18n import LANGUAGES, negotiate, translations
+from .intake import accept_request
+from .responses import Representation
+from .security.ratelimit import RateLimiter
+from .storage import StoredRequest, find_request
+from .validation import CENTRES
+from .workdays import format_day
+
+logger = logging.getLogger("haven.api")
+
+MAX_BODY = 64 * 1024
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+NO_STORE = {"Cache-Control": "no-store"}
+# How long a phone should wait when storage is down before it tries again.
+UNAVAILABLE_RETRY_SECONDS = 30
+
+Gettext = Callable[[str], str]
+
+
+def inbox_key_representation(inbox_key: InboxKey) -> Representation:
+    body = json.dumps(inbox_key.public_document(), separators=(",", ":")).encode()
+    return Representation(body, "application/json")
+
+
+def openapi_representation() -> Representation:
+    return Representation(json.dumps(openapi.document(), indent=1).encode(), "application/json")
+
+
+def _error(
+    status: int,
+    error: str,
+    message: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    content: dict[str, Any] = {"error": error, "message": message}
+    if errors is not None:
+        content["errors"] = errors
+    return JSONResponse(content, status_code=status, headers={**NO_STORE, **(headers or {})})
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to be over ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_json(body: bytes) -> tuple[bool, object]:
+    try:
+        return True, json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        # ValueError covers bad UTF-8 and bad syntax; deep nesting recurses.
+        return False, None
+
+
+def _field_errors(data: object, key: str | None, _: Gettext) -> list[dict[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if key is None:
+        problems.append((IDEMPOTENCY_HEADER, _("Please send an Idempotency-Key header.")))
+    elif not IDEMPOTENCY_KEY.fullmatch(key):
+        problems.append(
+            (
+                IDEMPOTENCY_HEADER,
+                _(
+                    "The Idempotency-Key header must be 16 to 128 letters, digits, "
+                    "hyphens or underscores."
+                ),
+            )
+        )
+    if not isinstance(data, dict):
+        problems.append(("body", _(MUST_BE_OBJECT)))
+        return [{"field": field, "message": message} for field, message in problems]
+    for name, choices in (("centre", CENTRES), ("lang", tuple(LANGUAGES))):
+        if name not in data:
+            problems.append((name, _(MISSING)))
+        elif data[name] not in choices:
+            problems.append((name, _("Please choose one of the options.")))
+    if "envelope" not in data:
+        problems.append(("envelope", _(MISSING)))
+    else:
+        # The envelope's messages are marked in crypto.py and translated here.
+        problems.extend(
+            (field, _(message)) for field, message in envelope_problems(data["envelope"])
+        )
+    return [{"field": field, "message": message} for field, message in problems]
+
+
+def _acknowledge(stored: StoredRequest) -> JSONResponse:
+    # Built from the stored row alone, so every replay gets the same bytes.
+    language = LANGUAGES.get(stored.language, LANGUAGES["en"])
+    body = {
+        "reference": stored.reference,
+        "contact_by": stored.due_on.isoformat(),
+        "contact_by_text": format_day(stored.due_on, language.babel),
+        "received_at": stored.received_at.astimezone(dt.UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z"),
+    }
+    return JSONResponse(body, status_code=201 if stored.created else 200, headers=NO_STORE)
+
+
+async def create_request(request: Request) -> Response:
+    code = negotiate(request.headers.get("accept-language"))
+    _ = translations(code).gettext
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return _error(
+            415, "unsupported_media_type", _("Please send the request as application/json.")
+        )
+    body = await _read_body(request, MAX_BODY)
+    if body is None:
+        return _error(413, "too_large", _("The request is too large."))
+    parsed, data = _parse_json(body)
+    if not parsed:
+        return _error(400, "malformed_json", _("The request could not be read as JSON."))
+    lang = data.get("lang") if isinstance(data, dict) else None
+    if isinstance(lang, str) and lang in LANGUAGES:
+        code = lang
+        _ = translations(code).gettext
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    errors = _field_errors(data, key, _)
+    if errors:
+        return _error(
+            422, "invalid", _("Some parts of the request are missing or not valid."), errors=errors
+        )
+    assert isinstance(data, dict) and key is not None
+    state = request.app.state
+    limiter: RateLimiter = state.rate_limiter
+    client = request.client.host if request.client else None
+    try:
+        wait = limiter.hit(client)
+        if wait is not None:
+            # A replay of something already stored is never refused: the phone
+            # must hear its acknowledgement, however busy its network was.
+            stored = await find_request(state.db, key)
+            if stored is None:
+                return _error(
+                    429,
+                    "rate_limited",
+                    _("Too many requests were sent from this connection. Please try again later."),
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
+            return _acknowledge(stored)
+        # Stored as a canonical copy of the checked envelope: the same fields
+        # and values as sent, nothing added.
+        envelope = json.dumps(data["envelope"], separators=(",", ":")).encode()
+        stored = await accept_request(
+            request.app,
+            idempotency_key=key,
+            centre=data["centre"],
+            language=code,
+            envelope=envelope,
+            received_at=dt.datetime.now(dt.UTC),
+        )
+    except Exception as error:
+        # The error's text can quote the row: log its kind only.
+        logger.error("could not store a help request: %s", type(error).__name__)
+        return _error(
+            503,
+            "unavailable",
+            _("The request could not be saved just now. It will be sent again."),
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+        )
+    if not stored.created:
+        limiter.refund(client)  # only new requests count against the limit
+    return _acknowledge(stored)
+
+
+async def inbox_key(request: Request) -> Response:
+    representation: Representation = request.app.state.inbox_key_document
+    return representation.respond(request)
+
+
+async def openapi_document(request: Request) -> Response:
+    representation: Representation = request.app.state.openapi
+    return representation.respond(request)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/requests", create_request, methods=["POST"], name="api_requests"),
+        Route("/api/inbox-key", inbox_key, name="api_inbox_key"),
+        Route("/api/openapi.json", openapi_document, name="api_openapi"),
+    ]

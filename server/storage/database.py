@@ -1,0 +1,98 @@
+"""The database: an async engine, its SQLite pragmas, and migrations at start."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .writer import Writer
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+logger = logging.getLogger("haven.storage")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# How long a connection waits for another's write lock before giving up.
+BUSY_TIMEOUT_MS = 5000
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the writer; synchronous=FULL makes every
+    # commit reach the disk before it returns, so an acknowledgement is a promise.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    # Config values are interpolated: a '%' in the path must be doubled.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+class Database:
+    """One engine per process, and the single writer that commits in groups."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        if parsed.drivername not in SUPPORTED_DRIVERS:
+            raise ValueError(
+                f"HAVEN_DATABASE_URL must start with one of {', '.join(SUPPORTED_DRIVERS)}"
+            )
+        self.url = url
+        self.dialect = parsed.get_backend_name()
+        self._engine: AsyncEngine | None = None
+        self._writer: Writer | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(str(settings.database_url))
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("the database is not started")
+        return self._engine
+
+    @property
+    def writer(self) -> Writer:
+        if self._writer is None:
+            raise RuntimeError("the database is not started")
+        return self._writer
+
+    def build_engine(self) -> AsyncEngine:
+        engine = create_async_engine(self.url, pool_pre_ping=self.dialect == "postgresql")
+        if self.dialect == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+
+    async def start(self) -> None:
+        self._engine = self.build_engine()
+        async with self._engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+        self._writer = Writer(self._engine)
+        self._writer.start()
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            await self._writer.stop()
+            self._writer = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None

@@ -1,0 +1,188 @@
+"""Storage: migrations at start, durable SQLite, and exactly one row per key."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from conftest import make_settings
+from sqlalchemy import inspect, text
+
+from server.storage import Database, count_requests, find_request, records, store_request
+from server.storage.records import REFERENCE_ALPHABET
+
+RECEIVED = dt.datetime(2026, 11, 27, 22, 30, tzinfo=dt.UTC)  # 23:30 on a Friday in Brussels
+
+
+@pytest_asyncio.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    settings = make_settings(tmp_path)
+    settings.data_dir.mkdir(parents=True)
+    database = Database.from_settings(settings)
+    await database.start()
+    yield database
+    await database.stop()
+
+
+async def store(db: Database, key: str, centre: str = "payoke", envelope: bytes = b"{}"):  # type: ignore[no-untyped-def]
+    return await store_request(
+        db,
+        idempotency_key=key,
+        centre=centre,
+        language="nl",
+        envelope=envelope,
+        envelope_version=1,
+        received_at=RECEIVED,
+    )
+
+
+@pytest.mark.asyncio
+async def test_migrations_create_the_table(db: Database) -> None:
+    def describe(connection):  # type: ignore[no-untyped-def]
+        inspector = inspect(connection)
+        return (
+            {column["name"] for column in inspector.get_columns("help_requests")},
+            {
+                tuple(unique["column_names"])
+                for unique in inspector.get_unique_constraints("help_requests")
+            },
+            {tuple(index["column_names"]) for index in inspector.get_indexes("help_requests")},
+        )
+
+    async with db.engine.connect() as connection:
+        columns, uniques, indexes = await connection.run_sync(describe)
+        version = (
+            await connection.execute(text("select version_num from alembic_version"))
+        ).scalar()
+    assert columns == {
+        "id",
+        "reference",
+        "idempotency_hash",
+        "centre",
+        "language",
+        "received_at",
+        "due_on",
+        "status",
+        "envelope",
+        "envelope_version",
+    }
+    assert uniques == {("reference",), ("idempotency_hash",)}
+    assert ("centre", "due_on") in indexes
+    assert version == "0001"
+
+
+@pytest.mark.asyncio
+async def test_migrations_run_again_without_harm(db: Database) -> None:
+    await store(db, "k" * 16)
+    await db.stop()
+    await db.start()
+    assert await count_requests(db) == 1
+
+
+@pytest.mark.asyncio
+async def test_sqlite_is_durable_on_every_connection(db: Database) -> None:
+    for _ in range(3):  # several pooled connections, each set up alike
+        async with db.engine.connect() as connection:
+            pragmas = {
+                name: (await connection.execute(text(f"PRAGMA {name}"))).scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            }
+        assert pragmas["journal_mode"] == "wal"
+        assert pragmas["synchronous"] == 2  # FULL
+        assert pragmas["foreign_keys"] == 1
+        assert pragmas["busy_timeout"] > 0
+
+
+@pytest.mark.asyncio
+async def test_a_stored_request(db: Database) -> None:
+    stored = await store(db, "first-key-0123456789", envelope=b'{"v":1}')
+    assert stored.created
+    assert stored.centre == "payoke" and stored.language == "nl"
+    assert stored.received_at == RECEIVED and stored.received_at.tzinfo is not None
+    assert stored.due_on == dt.date(2026, 11, 30)  # Monday
+    prefix, first, second = stored.reference.split("-")
+    assert prefix == "HV" and len(first) == len(second) == 4
+    assert set(first + second) <= set(REFERENCE_ALPHABET)
+    again = await find_request(db, "first-key-0123456789")
+    assert again is not None and again.reference == stored.reference and not again.created
+    assert await find_request(db, "another-key-0123456") is None
+
+
+@pytest.mark.asyncio
+async def test_only_routing_fields_are_in_clear(db: Database, tmp_path: Path) -> None:
+    await store(db, "clear-key-0123456789", envelope=b"sealed bytes")
+    path = tmp_path / "data" / "haven.sqlite3"
+    with sqlite3.connect(path) as connection:
+        row = connection.execute(
+            "select centre, language, status, envelope, envelope_version, idempotency_hash"
+            " from help_requests"
+        ).fetchone()
+    assert row[:3] == ("payoke", "nl", "new")
+    assert row[3] == b"sealed bytes" and row[4] == 1
+    assert len(row[5]) == 64 and "clear-key" not in row[5]  # a hash, not the key
+
+
+@pytest.mark.asyncio
+async def test_concurrent_replays_make_one_row(db: Database) -> None:
+    results = await asyncio.gather(*(store(db, "same-key-0123456789") for _ in range(50)))
+    assert await count_requests(db) == 1
+    assert len({stored.reference for stored in results}) == 1
+    assert sum(stored.created for stored in results) == 1
+    assert len({(stored.received_at, stored.due_on) for stored in results}) == 1
+
+
+@pytest.mark.asyncio
+async def test_concurrent_requests_are_committed_in_groups(db: Database) -> None:
+    keys = [f"group-key-{number:06d}" for number in range(200)]
+    results = await asyncio.gather(*(store(db, key) for key in keys + keys))
+    assert await count_requests(db) == 200
+    assert sum(stored.created for stored in results) == 200
+    assert len({stored.reference for stored in results}) == 200
+    # Fewer transactions than requests: that is the point of the writer.
+    assert db.writer.commits < 100
+
+
+@pytest.mark.asyncio
+async def test_a_taken_reference_is_drawn_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draws = iter(["HV-AAAA-AAAA", "HV-AAAA-AAAA", "HV-BBBB-BBBB"])
+    monkeypatch.setattr(records, "new_reference", lambda: next(draws))
+    first = await store(db, "collide-key-000001")
+    second = await store(db, "collide-key-000002")
+    assert (first.reference, second.reference) == ("HV-AAAA-AAAA", "HV-BBBB-BBBB")
+    assert first.created and second.created
+
+
+@pytest.mark.asyncio
+async def test_stop_commits_what_was_queued(db: Database, tmp_path: Path) -> None:
+    pending = [asyncio.ensure_future(store(db, f"late-key-{n:08d}")) for n in range(20)]
+    await asyncio.sleep(0)
+    await db.stop()
+    assert all([(await task).created for task in pending])
+    with sqlite3.connect(tmp_path / "data" / "haven.sqlite3") as connection:
+        assert connection.execute("select count(*) from help_requests").fetchone() == (20,)
+    await db.start()  # for the fixture's stop
+
+
+def test_unknown_database_urls_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="HAVEN_DATABASE_URL"):
+        Database.from_settings(make_settings(tmp_path, HAVEN_DATABASE_URL="mysql://x/y"))
+
+
+@pytest.mark.asyncio
+async def test_postgresql_builds_an_engine(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://haven:secret@db.invalid/haven"
+    settings = make_settings(tmp_path, HAVEN_DATABASE_URL=url)
+    assert "secret" not in repr(settings)
+    database = Database.from_settings(settings)
+    engine = database.build_engine()  # no connection is made until one is asked for
+    try:
+        assert engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
+    finally:
+        await engine.dispose()
