@@ -3,8 +3,10 @@
 import { QuickExit } from './components/quick-exit/quick-exit.js'
 import { SelfCheck } from './components/self-check/self-check.js'
 import { AppStatus } from './components/app-status/app-status.js'
+import { HelpForm } from './components/help-form/help-form.js'
+import { OutboxStatus } from './components/outbox-status/outbox-status.js'
 
-const components = [QuickExit, SelfCheck, AppStatus]
+const components = [QuickExit, SelfCheck, AppStatus, OutboxStatus, HelpForm]
 
 for (const Component of components) {
   for (const $root of document.querySelectorAll(`[data-module="${Component.moduleName}"]`)) {

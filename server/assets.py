@@ -57,6 +57,10 @@ def load_static() -> dict[str, Representation]:
         CSS_URL: Representation(_stylesheet(), _TYPES[".css"]),
         "/static/main.js": Representation((PWA_DIR / "main.js").read_bytes(), _TYPES[".js"]),
     }
+    # The outbox code is shared with the service worker, which is a classic
+    # script; pages import it as a module with this one export added.
+    outbox = (SERVICE_WORKER_DIR / "outbox.js").read_bytes() + b"\nexport { Outbox }\n"
+    assets["/static/outbox.js"] = Representation(outbox, _TYPES[".js"])
     for path in sorted((PWA_DIR / "components").glob("*/*.js")):
         url = f"/static/components/{path.parent.name}/{path.name}"
         assets[url] = Representation(path.read_bytes(), _TYPES[".js"])
@@ -118,6 +122,6 @@ def service_worker(precache: Mapping[str, object]) -> Representation:
         f"const PRECACHE = {json.dumps(precache, separators=(',', ':'))};\n"
     )
     source = b"\n".join(
-        (SERVICE_WORKER_DIR / name).read_bytes() for name in ("strategies.js", "sw.js")
+        (SERVICE_WORKER_DIR / name).read_bytes() for name in ("strategies.js", "outbox.js", "sw.js")
     )
     return Representation(header.encode("utf-8") + source, _TYPES[".js"])

@@ -32,6 +32,7 @@ PAGE_PATHS: dict[str, str] = {
     "find": "p/5",
     "safety": "p/6",
     "help": "p/7",
+    "privacy": "p/8",
     "check": "q",
 }
 

@@ -1,7 +1,11 @@
-"""Views for the people Haven serves: pages, the self-check, the offline shell."""
+"""Views for the people Haven serves: pages, the self-check, the help form."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
+import json
 from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
@@ -9,11 +13,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .content import PAGE_PATHS
+from .crypto import seal
 from .i18n import LANGUAGES, negotiate
+from .intake import accept_request
 from .site import Site
+from .validation import FIELDS, validate
+from .workdays import format_day
 
 # The self-check form is seven radio groups; anything longer is not ours.
 MAX_CHECK_BODY = 4096
+# The help form's longest honest submission is far below this.
+MAX_HELP_BODY = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -50,6 +60,12 @@ async def page(request: Request) -> Response:
     return representation.respond(request)
 
 
+async def page_or_help_request(request: Request) -> Response:
+    if request.method == "POST":
+        return await help_request(request)
+    return await page(request)
+
+
 async def check(request: Request) -> Response:
     """The self-check without JavaScript: answers are counted and forgotten."""
     if request.method != "POST":
@@ -69,6 +85,69 @@ async def check(request: Request) -> Response:
     yes = sum(answers.values())
     result = "result-likely" if yes >= current.content.threshold else "result-unlikely"
     return HTMLResponse(current.render_check(code, result), headers=NO_STORE)
+
+
+async def help_request(request: Request) -> Response:
+    """The help form without JavaScript: validated, sealed on arrival, stored.
+
+    The plaintext exists only in this function's memory; what is stored is the
+    same sealed envelope a phone would have sent.
+    """
+    code = request.path_params["lang"]
+    if code not in LANGUAGES:
+        raise HTTPException(404)
+    current = site(request)
+    _ = current.gettext(code)
+    body = await _read_limited(request, MAX_HELP_BODY)
+    fields = _parse_form(body)
+    if fields is None:
+        return HTMLResponse(current.render_help(code), status_code=400, headers=NO_STORE)
+    clean, errors = validate(fields)
+    if errors:
+        # Only the form's own fields go back into the page, escaped by the template.
+        values = {name: value for name, value in fields.items() if name in FIELDS}
+        html = current.render_help(code, values, errors)
+        return HTMLResponse(html, status_code=400, headers=NO_STORE)
+    state = request.app.state
+    retry_after = state.rate_limiter.hit(request.client.host if request.client else None)
+    if retry_after is not None:
+        return HTMLResponse(
+            current.render_error(code, 429),
+            status_code=429,
+            headers={**NO_STORE, "Retry-After": str(max(1, round(retry_after)))},
+        )
+    centre = clean["centre"]
+    document = {"v": 1, "lang": code, "fields": clean}
+    # A resubmitted form (Back, reload) is the same request: the key is a
+    # keyed hash of its content with a key that lives only in memory, so the
+    # stored hash tells nothing about what was written.
+    canonical = json.dumps(document, sort_keys=True).encode("utf-8")
+    idempotency_key = hmac.new(state.form_key, canonical, hashlib.sha256).hexdigest()
+    now = dt.datetime.now(dt.UTC)
+    document["writtenAt"] = now.isoformat()
+    plaintext = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    envelope = seal(state.inbox_key.public_raw, plaintext, centre, code)
+    stored = await accept_request(
+        request.app,
+        idempotency_key=idempotency_key,
+        centre=centre,
+        language=code,
+        envelope=json.dumps(envelope).encode("utf-8"),
+        received_at=now,
+    )
+    html = current.render_sent(
+        code, stored.reference, format_day(stored.due_on, LANGUAGES[code].babel)
+    )
+    return HTMLResponse(html, status_code=201 if stored.created else 200, headers=NO_STORE)
+
+
+def _parse_form(body: bytes) -> dict[str, str] | None:
+    """An urlencoded form as one value per name; None if it is not one."""
+    try:
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=100)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {name: values[-1] for name, values in parsed.items()}
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

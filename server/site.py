@@ -8,7 +8,7 @@ feeds the service worker's precache list.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from .content import PAGE_PATHS, Content, page_url, tel_uri
 from .i18n import LANGUAGES, Language, translations
 from .responses import Representation
 from .settings import Settings
+from .validation import FIELDS, RULES, messages
 
 HTML = "text/html; charset=utf-8"
 
@@ -34,6 +35,7 @@ TITLE_NUMBERS: dict[str, int] = {
     "safety": 6,
     "help": 7,
     "check": 8,
+    "privacy": 9,
 }
 
 # Which template and layout each page uses.
@@ -45,7 +47,8 @@ PAGE_TEMPLATES: dict[str, tuple[str, str]] = {
     "rights": ("page.html", "plain"),
     "find": ("contacts.html", "plain"),
     "safety": ("page.html", "plain"),
-    "help": ("contacts.html", "plain"),
+    "help": ("help.html", "plain"),
+    "privacy": ("page.html", "plain"),
     "check": ("check.html", "plain"),
 }
 
@@ -161,9 +164,46 @@ class Site:
             error=error,
         )
 
+    def render_help(
+        self,
+        code: str,
+        values: Mapping[str, str] | None = None,
+        errors: Mapping[str, str] | None = None,
+    ) -> str:
+        """The get-help page with its form; values and errors for the no-JavaScript path."""
+        _ = self.gettext(code)
+        texts = messages(_)
+        field_messages = {
+            name: texts[error].replace("{max}", str(FIELDS[name].get("max", "")))
+            for name, error in (errors or {}).items()
+        }
+        return self.render(
+            code,
+            "help.html",
+            **self.context(code, "help", PAGE_PATHS["help"]),
+            page=self.content.page(code, "help"),
+            privacy=self.content.page(code, "privacy"),
+            questions=self.content.questions[code],
+            rules=RULES,
+            messages=texts,
+            values=values or {},
+            field_messages=field_messages,
+        )
+
+    def render_sent(self, code: str, reference: str, contact_by_text: str) -> str:
+        return self.render(
+            code,
+            "sent.html",
+            **self.context(code, None, PAGE_PATHS["help"]),
+            reference=reference,
+            contact_by_text=contact_by_text,
+        )
+
     def _render_page(self, code: str, key: str) -> Representation:
         if key == "check":
             html = self.render_check(code, None)
+        elif key == "help":
+            html = self.render_help(code)
         else:
             template, layout = PAGE_TEMPLATES[key]
             html = self.render(
@@ -183,6 +223,14 @@ class Site:
         _ = self.gettext(code)
         if status == 404:
             heading, message = _("Page not found"), _("This address does not exist in this app.")
+        elif status == 429:
+            heading, message = (
+                _("Please wait a little"),
+                _(
+                    "Many messages came from this connection. Please try again later, "
+                    "or call a centre."
+                ),
+            )
         elif status == 405:
             heading, message = _("Not possible"), _("This page cannot be used in this way.")
         else:

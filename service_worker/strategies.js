@@ -79,6 +79,15 @@ async function deleteOldCaches () {
   }
 }
 
+const PRECACHED = new Set([
+  ...sharedUrls(),
+  ...Object.keys(PRECACHE.languages).flatMap(languageUrls)
+])
+
+function isPrecached (url) {
+  return PRECACHED.has(url.pathname)
+}
+
 function isNeverCached (url) {
   return NEVER_CACHED.some((prefix) => url.pathname.startsWith(prefix))
 }

@@ -1,4 +1,5 @@
-// The service worker's event listeners. Strategies live in strategies.js.
+// The service worker's event listeners. Strategies live in strategies.js,
+// the outbox in outbox.js.
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -29,7 +30,12 @@ self.addEventListener('fetch', (event) => {
   const request = event.request
   if (request.method !== 'GET') return
   const url = new URL(request.url)
-  if (url.origin !== self.location.origin || isNeverCached(url)) return
+  if (url.origin !== self.location.origin) return
+  if (isPrecached(url) && request.mode !== 'navigate') {
+    event.respondWith(cacheFirst(request, url))
+    return
+  }
+  if (isNeverCached(url)) return
   if (url.pathname === '/') {
     event.respondWith(startPage(request))
   } else if (request.mode === 'navigate') {
@@ -38,3 +44,17 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(cacheFirst(request, url))
   }
 })
+
+// Background Sync: the browser wakes the worker when a connection returns.
+self.addEventListener('sync', (event) => {
+  if (event.tag === SYNC_TAG) {
+    event.waitUntil(Outbox.flush().then(({ retry }) => {
+      // A failure tells the browser to try this sync again later.
+      if (retry) throw new Error('outbox: still waiting')
+    }))
+  }
+})
+
+// Browsers without Background Sync: every time the worker starts, deliver
+// what is due (it starts for any page load or navigation).
+Outbox.flush().catch(() => {})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from server.content import PAGE_PATHS
@@ -40,3 +42,60 @@ def answer(page: Any, yes: int, total: int = 7) -> None:
     for index in range(total):
         value = "yes" if index < yes else "no"
         questions.nth(index).locator(f'input[value="{value}"]').check()
+
+
+OUTBOX_ITEMS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('app-outbox');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    if (!db.objectStoreNames.contains('items')) { db.close(); resolve([]); return; }
+    const request = db.transaction('items').objectStore('items').getAll();
+    request.onsuccess = () => { db.close(); resolve(request.result); };
+    request.onerror = () => reject(request.error);
+  };
+})"""
+
+
+def outbox_items(page: Any) -> list[dict[str, Any]]:
+    """What the phone keeps in its outbox, exactly as stored."""
+    items: list[dict[str, Any]] = page.evaluate(OUTBOX_ITEMS)
+    return items
+
+
+def wait_for(
+    predicate: Any, timeout: float = 20, message: str = "condition", page: Any = None
+) -> None:
+    """Poll a condition. With a page, wait through Playwright, so that route
+    handlers (which sync Playwright runs only inside its own calls) get to run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if page is not None:
+            page.wait_for_timeout(100)
+        else:
+            time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def fill_help_form(
+    page: Any, situation: str, centre: str = "payoke", contact: str = "0470 12 34 56"
+) -> None:
+    form = page.locator("#help-form")
+    form.locator(f'input[name="centre"][value="{centre}"]').check()
+    form.locator('input[name="channel"][value="call"]').check()
+    form.locator('input[name="contact"]').fill(contact)
+    form.locator('textarea[name="situation"]').fill(situation)
+    form.locator('input[name="consent"]').check()
+
+
+def stored_rows(data_dir: Path) -> int:
+    """Rows in the server's help request table, read straight from the file."""
+    with sqlite3.connect(f"file:{data_dir / 'haven.sqlite3'}?mode=ro", uri=True) as db:
+        (count,) = db.execute("select count(*) from help_requests").fetchone()
+    return int(count)
+
+
+def files_containing(folder: Path, marker: bytes) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file() and marker in path.read_bytes()]

@@ -1,8 +1,10 @@
 import json
+import posixpath
 import re
 from dataclasses import replace
 
 from server import assets
+from server.content import PAGE_PATHS
 from server.i18n import LANGUAGES
 from server.responses import Representation, content_hash
 
@@ -28,7 +30,7 @@ def test_precache_lists_every_page_of_each_language_with_its_hash(client) -> Non
     for lang, entries in precache["languages"].items():
         urls = [url for url, _ in entries]
         assert f"/{lang}/" in urls and f"/{lang}/q" in urls and f"/{lang}/o" in urls
-        assert len(urls) == 10
+        assert len(urls) == len(PAGE_PATHS) + 1
         for url, digest in entries:
             body = client.get(url, headers={"Accept-Encoding": "identity"}).content
             assert content_hash(body) == digest, url
@@ -39,6 +41,9 @@ def test_precache_lists_every_page_of_each_language_with_its_hash(client) -> Non
         "/manifest.webmanifest",
         "/static/components/quick-exit/quick-exit.js",
         "/static/icons/icon-192.png",
+        "/static/outbox.js",
+        "/static/components/help-form/seal.js",
+        "/api/inbox-key",
     ):
         assert url in shared, url
         assert content_hash(client.get(url).content) == shared[url]
@@ -46,9 +51,18 @@ def test_precache_lists_every_page_of_each_language_with_its_hash(client) -> Non
 
 def test_every_module_the_pages_import_is_precached(client) -> None:  # type: ignore[no-untyped-def]
     shared = dict(precache_of(client)["shared"])
-    main = client.get("/static/main.js").text
-    for module in re.findall(r"from '\./(.+?)'", main):
-        assert f"/static/{module}" in shared, module
+    # Follow the imports from main.js through every module it reaches.
+    pending, seen = ["/static/main.js"], set()
+    while pending:
+        url = pending.pop()
+        seen.add(url)
+        assert url in shared, url
+        base = url.rsplit("/", 1)[0]
+        for target in re.findall(r"from '(\.{1,2}/.+?)'", client.get(url).text):
+            resolved = posixpath.normpath(f"{base}/{target}")
+            if resolved not in seen:
+                pending.append(resolved)
+    assert "/static/outbox.js" in seen
 
 
 def test_a_changed_file_changes_the_version() -> None:

@@ -5,6 +5,7 @@ import httpx
 from click.testing import CliRunner
 from conftest import ROOT
 
+import server
 from server.cli import main
 
 
@@ -68,4 +69,4 @@ def test_a_busy_port_is_a_clear_error(tmp_path, monkeypatch) -> None:  # type: i
 
 def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
-    assert result.exit_code == 0 and "0.1.0" in result.output
+    assert result.exit_code == 0 and server.__version__ in result.output

@@ -9,7 +9,9 @@ from conftest import ROOT
 def test_ruff() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "server", "tests", "bench"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout
 

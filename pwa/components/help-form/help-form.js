@@ -1,0 +1,178 @@
+/**
+ * The help form, enhanced: the server's rules checked as the person types
+ * (messages next to the fields, in their language), a draft kept for the
+ * tab's lifetime only, and on sending: sealed on the phone, put in the
+ * outbox, and delivered now or as soon as a connection returns.
+ */
+import { Outbox } from '../../outbox.js'
+import { seal } from './seal.js'
+import { centreForPostcode, checkField, validate } from './validate.js'
+
+const DRAFT_KEY = 'draft'
+const SYNC_TAG = 'outbox'
+
+export class HelpForm {
+  static moduleName = 'help-form'
+
+  /** @param {HTMLFormElement} $root */
+  constructor ($root) {
+    this.$root = $root
+    this.rules = JSON.parse($root.dataset.rules)
+    this.messages = JSON.parse($root.dataset.messages)
+    this.lang = $root.dataset.lang
+    this.$summary = $root.querySelector('[data-error-summary]')
+    this.centreChosen = false
+  }
+
+  init () {
+    this.restoreDraft()
+    this.$root.addEventListener('input', (event) => this.onInput(event))
+    this.$root.addEventListener('change', (event) => this.onInput(event))
+    this.$root.addEventListener('focusout', (event) => {
+      const name = event.target.name
+      if (name && this.rules.fields[name] && event.target.value) this.showError(name)
+    })
+    this.$root.addEventListener('submit', (event) => {
+      event.preventDefault()
+      this.send().catch((error) => {
+        console.error('help form', error)
+        this.showSummary(this.$root.dataset.i18nUnsealable)
+      })
+    })
+  }
+
+  /** The form's current values, as the server would receive them. */
+  values () {
+    const values = {}
+    for (const [name, value] of new FormData(this.$root)) values[name] = String(value)
+    return values
+  }
+
+  onInput (event) {
+    const name = event.target.name
+    if (!name) return
+    if (name === 'centre') this.centreChosen = true
+    if (name === 'postcode' && !this.centreChosen) this.preselectCentre(event.target.value.trim())
+    // Only clear messages while typing; new ones appear on leaving the field or sending.
+    if (!checkField(this.rules, this.values(), name)) this.clearError(name)
+    if (name === 'channel') this.clearError('contact')
+    this.saveDraft()
+  }
+
+  preselectCentre (postcode) {
+    const centre = centreForPostcode(this.rules, postcode)
+    if (!centre) return
+    const $radio = this.$root.querySelector(`input[name="centre"][value="${centre}"]`)
+    if ($radio) $radio.checked = true
+    this.clearError('centre')
+  }
+
+  errorElement (name) {
+    return this.$root.querySelector(`[data-error-for="${name}"]`)
+  }
+
+  messageFor (code, name) {
+    const rule = this.rules.fields[name] || {}
+    return (this.messages[code] || code).replace('{max}', String(rule.max ?? ''))
+  }
+
+  showError (name, code = checkField(this.rules, this.values(), name)) {
+    if (!code) return this.clearError(name)
+    const $error = this.errorElement(name)
+    if (!$error) return
+    $error.textContent = this.messageFor(code, name)
+    $error.hidden = false
+    for (const $input of this.$root.querySelectorAll(`[name="${name}"]`)) {
+      $input.setAttribute('aria-invalid', 'true')
+    }
+  }
+
+  clearError (name) {
+    const $error = this.errorElement(name)
+    if (!$error || $error.hidden) return
+    $error.hidden = true
+    $error.textContent = ''
+    for (const $input of this.$root.querySelectorAll(`[name="${name}"]`)) {
+      $input.removeAttribute('aria-invalid')
+    }
+  }
+
+  showSummary (text) {
+    this.$summary.hidden = false
+    if (text) this.$summary.querySelector('p').textContent = text
+    this.$summary.scrollIntoView({ block: 'center' })
+  }
+
+  async send () {
+    const { clean, errors } = validate(this.rules, this.values())
+    for (const name of Object.keys(this.rules.fields)) {
+      if (errors[name]) this.showError(name, errors[name])
+      else this.clearError(name)
+    }
+    const first = Object.keys(errors)[0]
+    if (first) {
+      this.$summary.hidden = false
+      const $input = this.$root.querySelector(`[name="${first}"]`)
+      if ($input) $input.focus()
+      return
+    }
+    this.$summary.hidden = true
+    const centre = clean.centre
+    const plaintext = new TextEncoder().encode(JSON.stringify({
+      v: 1, lang: this.lang, writtenAt: new Date().toISOString(), fields: clean
+    }))
+    const inboxKey = await (await fetch('/api/inbox-key')).json()
+    const envelope = await seal(inboxKey, plaintext, centre, this.lang)
+    await Outbox.add({ centre, lang: this.lang, envelope })
+    // Sealed and stored: the typed text may now go.
+    this.$root.reset()
+    this.clearDraft()
+    this.centreChosen = false
+    document.dispatchEvent(new CustomEvent('outbox:queued'))
+    await this.registerSync()
+    await Outbox.flush()
+  }
+
+  async registerSync () {
+    try {
+      const registration = await navigator.serviceWorker?.getRegistration()
+      await registration?.sync?.register(SYNC_TAG)
+    } catch (error) {
+      // No Background Sync here: the online event, page loads and the
+      // worker's start deliver instead.
+    }
+  }
+
+  saveDraft () {
+    try {
+      window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(this.values()))
+    } catch (error) {
+      // Storage may be full or blocked; the form still works.
+    }
+  }
+
+  restoreDraft () {
+    let draft
+    try {
+      draft = JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || 'null')
+    } catch (error) {
+      draft = null
+    }
+    if (!draft) return
+    for (const [name, value] of Object.entries(draft)) {
+      for (const $input of this.$root.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+        if ($input.type === 'radio' || $input.type === 'checkbox') $input.checked = $input.value === value
+        else $input.value = value
+      }
+    }
+    if (draft.centre) this.centreChosen = true
+  }
+
+  clearDraft () {
+    try {
+      window.sessionStorage.removeItem(DRAFT_KEY)
+    } catch (error) {
+      // Nothing stored, nothing to clear.
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Shows what waits in the outbox and what was delivered, on every page, and
+ * delivers: on page load, when the connection returns, when a retry is due,
+ * and when the person taps "Send now".
+ */
+import { Outbox } from '../../outbox.js'
+
+export class OutboxStatus {
+  static moduleName = 'outbox-status'
+
+  /** @param {HTMLElement} $root */
+  constructor ($root) {
+    this.$root = $root
+    this.$items = $root.querySelector('.outbox-status__items')
+    this.$call = $root.querySelector('.outbox-status__call')
+    this.text = $root.dataset
+    this.timer = null
+  }
+
+  init () {
+    if (!('indexedDB' in window)) return
+    window.addEventListener('online', () => this.flush())
+    // After sending from the form, show the person where their message is.
+    document.addEventListener('outbox:queued', () => this.render().then(() => {
+      this.$root.focus()
+      this.$root.scrollIntoView({ block: 'start' })
+    }))
+    if (typeof BroadcastChannel !== 'undefined') {
+      this.channel = new BroadcastChannel('app-outbox')
+      this.channel.addEventListener('message', () => this.render())
+    }
+    this.render().then(() => this.flush())
+  }
+
+  async flush (options = {}) {
+    try {
+      await Outbox.flush(options)
+    } finally {
+      await this.render()
+    }
+  }
+
+  async render () {
+    const [items, receipts] = await Promise.all([Outbox.items(), Outbox.receipts()])
+    this.$items.replaceChildren(
+      ...items.map((item) => this.itemView(item)),
+      ...receipts.map((receipt) => this.receiptView(receipt))
+    )
+    this.$call.hidden = !items.some((item) => item.failed)
+    this.$root.hidden = items.length === 0 && receipts.length === 0
+    this.scheduleRetry(items)
+  }
+
+  /** Wakes up for the earliest retry, so a page left open delivers by itself. */
+  scheduleRetry (items) {
+    clearTimeout(this.timer)
+    const due = items.filter((item) => !item.failed).map((item) => item.nextAttempt)
+    if (due.length === 0) return
+    const wait = Math.max(500, Math.min(...due) - Date.now())
+    this.timer = setTimeout(() => this.flush({ dueOnly: true }), wait)
+  }
+
+  itemView (item) {
+    const $item = this.box('outbox-status__item', item.failed ? 'refused' : 'waiting')
+    const text = item.failed
+      ? this.text.i18nRefused.replace('{reason}', item.failed.message || String(item.failed.status))
+      : this.text.i18nWaiting
+    $item.append(this.paragraph(text))
+    if (item.failed) $item.append(this.paragraph(this.text.i18nRefusedCall))
+    const $actions = document.createElement('p')
+    $actions.className = 'outbox-status__actions'
+    $actions.append(
+      this.button(item.failed ? this.text.i18nTryAgain : this.text.i18nSendNow, async ($button) => {
+        $button.disabled = true
+        $button.textContent = this.text.i18nSending
+        if (item.failed) {
+          item.failed = null
+          await Outbox.put(item)
+        }
+        await this.flush({ force: true })
+      }),
+      this.button(this.text.i18nDelete, async ($button) => {
+        // Two taps, so a stray touch never throws a message away.
+        if ($button.dataset.armed !== 'true') {
+          $button.dataset.armed = 'true'
+          $button.textContent = this.text.i18nConfirmDelete
+          return
+        }
+        await Outbox.remove(item.key)
+        Outbox.announce()
+        await this.render()
+      }, 'button--secondary')
+    )
+    $item.append($actions)
+    return $item
+  }
+
+  receiptView (receipt) {
+    const $receipt = this.box('outbox-status__receipt', 'sent')
+    $receipt.append(this.paragraph(this.text.i18nSent.replace('{reference}', receipt.reference)))
+    if (receipt.contactByText) {
+      $receipt.append(this.paragraph(this.text.i18nContactBy.replace('{date}', receipt.contactByText), 'outbox-status__date'))
+    }
+    const $actions = document.createElement('p')
+    $actions.append(this.button(this.text.i18nOk, async () => {
+      await Outbox.dismissReceipt(receipt.reference)
+      await this.render()
+    }, 'button--secondary'))
+    $receipt.append($actions)
+    return $receipt
+  }
+
+  box (className, state) {
+    const $box = document.createElement('div')
+    $box.className = className
+    $box.dataset.state = state
+    return $box
+  }
+
+  paragraph (text, className) {
+    const $p = document.createElement('p')
+    $p.textContent = text
+    if (className) $p.className = className
+    return $p
+  }
+
+  button (label, action, variant = 'button--primary') {
+    const $button = document.createElement('button')
+    $button.type = 'button'
+    $button.className = `button ${variant}`
+    $button.textContent = label
+    $button.addEventListener('click', () => action($button))
+    return $button
+  }
+}
