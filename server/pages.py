@@ -40,15 +40,21 @@ def language_of(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"))
 
 
+def known_language(request: Request) -> str:
+    """The language named in the address; 404 if Haven does not have it."""
+    code = str(request.path_params["lang"])
+    if code not in LANGUAGES:
+        raise HTTPException(404)
+    return code
+
+
 async def root(request: Request) -> Response:
     code = negotiate(request.headers.get("accept-language"))
     return RedirectResponse(f"/{code}/", status_code=303, headers={"Vary": "Accept-Language"})
 
 
 async def language_root(request: Request) -> Response:
-    code = request.path_params["lang"]
-    if code not in LANGUAGES:
-        raise HTTPException(404)
+    code = known_language(request)
     return RedirectResponse(f"/{code}/", status_code=301)
 
 
@@ -70,9 +76,7 @@ async def check(request: Request) -> Response:
     """The self-check without JavaScript: answers are counted and forgotten."""
     if request.method != "POST":
         return await page(request)
-    code = request.path_params["lang"]
-    if code not in LANGUAGES:
-        raise HTTPException(404)
+    code = known_language(request)
     current = site(request)
     _ = current.gettext(code)
     body = await _read_limited(request, MAX_CHECK_BODY)
@@ -93,9 +97,7 @@ async def help_request(request: Request) -> Response:
     The plaintext exists only in this function's memory; what is stored is the
     same sealed envelope a phone would have sent.
     """
-    code = request.path_params["lang"]
-    if code not in LANGUAGES:
-        raise HTTPException(404)
+    code = known_language(request)
     current = site(request)
     _ = current.gettext(code)
     body = await _read_limited(request, MAX_HELP_BODY)
