@@ -2,6 +2,7 @@ import logging
 import re
 
 import pytest
+from starlette.testclient import TestClient
 
 from server.content import PAGE_PATHS
 from server.i18n import LANGUAGES
@@ -117,3 +118,37 @@ def test_page_methods_are_limited(client) -> None:  # type: ignore[no-untyped-de
     response = client.post("/en/p/1")
     assert response.status_code == 405
     assert "<h1>" in response.text
+
+
+HELP_FORM = {
+    "centre": "surya",
+    "channel": "sms",
+    "contact": "+32 470 12 34 56",
+    "situation": "no-js-marker-7f3a",
+    "consent": "yes",
+}
+
+
+def test_help_form_without_javascript_is_sealed_and_stored(app_session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app_session, base_url="http://127.0.0.1") as client:
+        first = client.post("/fr/p/7", data=HELP_FORM)
+        again = client.post("/fr/p/7", data=HELP_FORM)
+    assert first.status_code == 201 and again.status_code == 200
+    reference = re.search(r"HV-[A-Z0-9-]+", first.text)
+    assert reference and reference[0] in again.text  # a resubmitted form is the same request
+    assert first.headers["cache-control"] == "no-store"
+    data_dir = app_session.state.settings.data_dir
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            assert b"no-js-marker-7f3a" not in path.read_bytes(), path
+
+
+def test_help_form_errors_are_shown_next_to_the_fields(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/nl/p/7", data={"channel": "call", "contact": "<b>x</b>"})
+    assert response.status_code == 400
+    html = response.text
+    for field in ("centre", "contact", "consent"):
+        error = re.search(rf'data-error-for="{field}">([^<]+)</p>', html)
+        assert error, field
+    assert "Please" not in html.split('id="help-form"', 1)[1].split("</form>", 1)[0]
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
