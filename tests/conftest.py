@@ -193,3 +193,13 @@ def page(context):  # type: ignore[no-untyped-def]
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     assert not errors, f"JavaScript errors: {errors}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last.
+
+    Sync Playwright keeps an event loop running in the main thread for as long
+    as its session fixture lives; asyncio tests after it could not start their
+    own. The sort is stable, so the order within each group is kept.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
