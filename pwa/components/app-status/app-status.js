@@ -51,6 +51,9 @@ export class AppStatus {
   }
 
   onMessage (message) {
+    // A waiting update stores its own copy in the background; its progress
+    // must not replace the offer to use it.
+    if (this.$root.dataset.state === 'update') return
     if (message.type === 'progress' && message.lang === this.lang) {
       this.showProgress(message.done, message.total)
     } else if (message.type === 'cached' && message.lang === this.lang && message.fresh) {
