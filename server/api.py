@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import openapi
+from .bodies import MAX_BODY, read_limited
 from .crypto import MISSING, MUST_BE_OBJECT, InboxKey, envelope_problems
 from .i18n import LANGUAGES, negotiate, translations
 from .intake import accept_request
@@ -30,7 +31,6 @@ from .workdays import format_day
 
 logger = logging.getLogger("haven.api")
 
-MAX_BODY = 64 * 1024
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -61,21 +61,6 @@ def _error(
     if errors is not None:
         content["errors"] = errors
     return JSONResponse(content, status_code=status, headers={**NO_STORE, **(headers or {})})
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to be over ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _reject_constant(name: str) -> object:
@@ -144,7 +129,7 @@ async def create_request(request: Request) -> Response:
         return _error(
             415, "unsupported_media_type", _("Please send the request as application/json.")
         )
-    body = await _read_body(request, MAX_BODY)
+    body = await read_limited(request, MAX_BODY)
     if body is None:
         return _error(413, "too_large", _("The request is too large."))
     parsed, data = _parse_json(body)
@@ -203,19 +188,8 @@ async def create_request(request: Request) -> Response:
     return _acknowledge(stored)
 
 
-async def inbox_key(request: Request) -> Response:
-    representation: Representation = request.app.state.inbox_key_document
-    return representation.respond(request)
-
-
-async def openapi_document(request: Request) -> Response:
-    representation: Representation = request.app.state.openapi
-    return representation.respond(request)
-
-
 def routes() -> list[Route]:
+    # The key and the description are fixed bytes, served from app.state by app.py.
     return [
         Route("/api/requests", create_request, methods=["POST"], name="api_requests"),
-        Route("/api/inbox-key", inbox_key, name="api_inbox_key"),
-        Route("/api/openapi.json", openapi_document, name="api_openapi"),
     ]

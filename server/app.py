@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,12 +32,14 @@ async def static(request: Request) -> Response:
     return representation.respond(request)
 
 
-async def manifest(request: Request) -> Response:
-    return request.app.state.manifest.respond(request)  # type: ignore[no-any-return]
+def stored(name: str) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint serving the Representation kept on ``app.state`` under ``name``."""
 
+    async def endpoint(request: Request) -> Response:
+        representation: Representation = getattr(request.app.state, name)
+        return representation.respond(request)
 
-async def service_worker(request: Request) -> Response:
-    return request.app.state.service_worker.respond(request)  # type: ignore[no-any-return]
+    return endpoint
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -52,8 +54,10 @@ def routes() -> list[Route]:
         *api.routes(),
         Route("/", pages.root, name="root"),
         Route("/healthz", pages.healthz, name="healthz"),
-        Route(assets.SERVICE_WORKER_URL, service_worker, name="service_worker"),
-        Route(assets.MANIFEST_URL, manifest, name="manifest"),
+        Route(assets.SERVICE_WORKER_URL, stored("service_worker"), name="service_worker"),
+        Route(assets.MANIFEST_URL, stored("manifest"), name="manifest"),
+        Route("/api/inbox-key", stored("inbox_key_document"), name="api_inbox_key"),
+        Route("/api/openapi.json", stored("openapi"), name="api_openapi"),
         Route("/static/{path:path}", static, name="static"),
         Route("/{lang}", pages.language_root, name="language_root"),
         Route("/{lang}/", pages.page, name="home"),

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from .content import PAGE_PATHS
+from .bodies import MAX_BODY, read_limited
 from .crypto import seal
 from .i18n import LANGUAGES, negotiate
 from .intake import accept_request
@@ -22,8 +22,6 @@ from .workdays import format_day
 
 # The self-check form is seven radio groups; anything longer is not ours.
 MAX_CHECK_BODY = 4096
-# The help form's longest honest submission is far below this.
-MAX_HELP_BODY = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -100,7 +98,7 @@ async def help_request(request: Request) -> Response:
     code = known_language(request)
     current = site(request)
     _ = current.gettext(code)
-    body = await _read_limited(request, MAX_HELP_BODY)
+    body = await _read_limited(request, MAX_BODY)
     fields = _parse_form(body)
     if fields is None:
         return HTMLResponse(current.render_help(code), status_code=400, headers=NO_STORE)
@@ -153,14 +151,9 @@ def _parse_form(body: bytes) -> dict[str, str] | None:
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    body = await read_limited(request, limit)
+    if body is None:
         raise HTTPException(413)
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413)
     return body
 
 
@@ -183,8 +176,3 @@ def _parse_answers(body: bytes, question_ids: list[str]) -> dict[str, bool] | No
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"}, headers=NO_STORE)
-
-
-def page_routes() -> list[str]:
-    """Every address of a pre-rendered page, for the route table."""
-    return sorted({f"/{{lang}}/{path}" for path in PAGE_PATHS.values()})
