@@ -172,7 +172,7 @@ async def create_request(request: Request) -> Response:
             centre=data["centre"],
             language=code,
             envelope=envelope,
-            received_at=dt.datetime.now(dt.UTC),
+            received_at=request.app.state.clock(),
         )
     except Exception as error:
         # The error's text can quote the row: log its kind only.

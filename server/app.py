@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -10,19 +11,30 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import api, assets, pages
+from . import advisor, api, assets, pages
 from .accesslog import AccessLogMiddleware
+from .advisor.render import AdvisorPages
+from .advisor.sessions import Sessions, load_or_create_key
 from .content import load_content
 from .crypto import InboxKey
+from .push import PushSender, VapidKey
 from .responses import Representation
 from .security.headers import SecurityHeadersMiddleware
 from .security.ratelimit import RateLimiter
 from .settings import Settings
 from .site import OFFLINE_PATH, Site
 from .storage import Database
+
+# Failed sign-ins allowed before a pause: (count, per seconds).
+LOGIN_FAILURES_PER_ACCOUNT = (5, 15 * 60)
+LOGIN_FAILURES_PER_CLIENT = (20, 15 * 60)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 async def static(request: Request) -> Response:
@@ -44,14 +56,26 @@ def stored(name: str) -> Callable[[Request], Awaitable[Response]]:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if request.url.path.startswith("/advisor/api/"):
+        return JSONResponse(
+            {"error": "not_found" if status == 404 else "error", "message": str(status)},
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
     current: Site = request.app.state.site
     html = current.render_error(pages.language_of(request), status)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+async def advisor_root(request: Request) -> Response:
+    return RedirectResponse("/advisor/", status_code=301)
+
+
 def routes() -> list[Route]:
     return [
         *api.routes(),
+        *advisor.routes(),
+        Route("/advisor", advisor_root, name="advisor_root"),
         Route("/", pages.root, name="root"),
         Route("/healthz", pages.healthz, name="healthz"),
         Route(assets.SERVICE_WORKER_URL, stored("service_worker"), name="service_worker"),
@@ -73,10 +97,13 @@ def routes() -> list[Route]:
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     db: Database = app.state.db
+    push_sender: PushSender = app.state.push_sender
     await db.start()
+    await push_sender.start()
     try:
         yield
     finally:
+        await push_sender.stop()
         await db.stop()
 
 
@@ -101,6 +128,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             Middleware(AccessLogMiddleware),
             Middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds),
+            Middleware(advisor.AdvisorHeadersMiddleware),
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},
     )
@@ -115,6 +143,17 @@ def create_app(settings: Settings) -> Starlette:
     app.state.openapi = api.openapi_representation()
     app.state.db = Database.from_settings(settings)
     app.state.rate_limiter = RateLimiter(*settings.request_rate)
+    app.state.clock = _utc_now
+    # Advisors: sessions signed with a key of the data directory, failed
+    # sign-ins counted per account and per client (keyed hashes, not names).
+    app.state.sessions = Sessions(app.state.db, load_or_create_key(settings.data_dir))
+    app.state.advisor_pages = AdvisorPages(site.content)
+    app.state.advisor_assets = advisor.load_assets()
+    app.state.login_accounts = RateLimiter(*LOGIN_FAILURES_PER_ACCOUNT)
+    app.state.login_clients = RateLimiter(*LOGIN_FAILURES_PER_CLIENT)
+    app.state.vapid_key = VapidKey.load_or_create(settings.data_dir)
+    app.state.push_sender = PushSender(app.state.db, app.state.vapid_key, settings.push_subject)
+    app.state.on_new_request = app.state.push_sender.request_arrived
     # Keys the no-JavaScript form's idempotency hash; lives only in memory.
     app.state.form_key = secrets.token_bytes(32)
     return app

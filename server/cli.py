@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import re
 import socket
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 import uvicorn
 
 from . import __version__
 from .content import ContentError
-from .crypto import InboxKeyError
+from .crypto import InboxKey, InboxKeyError
 from .settings import Settings
+
+T = TypeVar("T")
+ADVISOR_CENTRES = ("pag-asa", "payoke", "surya")
+EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}")
 
 
 def _settings() -> Settings:
@@ -47,13 +55,14 @@ def serve(host: str | None, port: int | None) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     from .app import create_app
+    from .push import PushKeyError
 
     try:
         app = create_app(settings)
     except ContentError as error:
         raise click.ClickException(f"content: {error}") from error
-    except InboxKeyError as error:
-        raise click.ClickException(f"inbox key: {error}") from error
+    except (InboxKeyError, PushKeyError) as error:
+        raise click.ClickException(f"key: {error}") from error
     except ValueError as error:
         raise click.ClickException(f"configuration: {error}") from error
     except OSError as error:
@@ -88,3 +97,176 @@ def serve(host: str | None, port: int | None) -> None:
     )
     server = uvicorn.Server(config)
     asyncio.run(server.serve(sockets=[sock]))
+
+
+# --- keys ------------------------------------------------------------------------
+
+
+@main.command()
+def keys() -> None:
+    """Create the inbox, session and VAPID keys if missing; print the public ones."""
+    from .advisor.sessions import load_or_create_key
+    from .push import PushKeyError, VapidKey
+
+    settings = _settings()
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        inbox = InboxKey.load_or_create(settings.data_dir)
+        load_or_create_key(settings.data_dir)
+        vapid = VapidKey.load_or_create(settings.data_dir)
+    except (InboxKeyError, PushKeyError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    except OSError as error:
+        raise click.ClickException(f"data directory {settings.data_dir}: {error}") from error
+    click.echo(f"inbox key id: {inbox.kid}")
+    click.echo(f"VAPID public key: {vapid.public_key}")
+
+
+# --- advisor accounts ------------------------------------------------------------
+
+
+def _with_database(work: Callable[..., Awaitable[T]]) -> T:
+    """Run ``work(db)`` against the configured database, migrated first."""
+    from .storage import Database
+
+    settings = _settings()
+
+    async def run() -> T:
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise click.ClickException(f"data directory {settings.data_dir}: {error}") from error
+        try:
+            db = Database.from_settings(settings)
+        except ValueError as error:
+            raise click.ClickException(f"configuration: {error}") from error
+        await db.start()
+        try:
+            return await work(db)
+        finally:
+            await db.stop()
+
+    return asyncio.run(run())
+
+
+def _read_password(from_stdin: bool, email: str) -> str:
+    from .advisor.passwords import password_problem
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("no password on standard input")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise click.ClickException(f"weak password: {problem}")
+    return password
+
+
+def _check_email(email: str) -> str:
+    email = email.strip()
+    if not EMAIL.fullmatch(email) or len(email) > 254:
+        raise click.ClickException(f"{email!r} is not an e-mail address")
+    return email
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@main.group()
+def advisor() -> None:
+    """Manage advisor accounts."""
+
+
+@advisor.command("add")
+@click.option("--centre", required=True, type=click.Choice(ADVISOR_CENTRES), help="The centre.")
+@click.option("--email", required=True, help="The advisor's e-mail address (their login).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--coordinator", is_flag=True, help="May see every centre and route requests.")
+def advisor_add(centre: str, email: str, password_stdin: bool, coordinator: bool) -> None:
+    """Create an advisor account."""
+    from .advisor.passwords import hash_password
+    from .storage.advisors import DuplicateEmail, create_advisor
+
+    email = _check_email(email)
+    password = _read_password(password_stdin, email)
+
+    async def work(db: object) -> None:
+        try:
+            await create_advisor(
+                db,  # type: ignore[arg-type]
+                email=email,
+                centre=centre,
+                coordinator=coordinator,
+                password_hash=hash_password(password),
+                now=_now(),
+            )
+        except DuplicateEmail as error:
+            raise click.ClickException(
+                f"an advisor with the e-mail {error} exists already"
+            ) from error
+
+    _with_database(work)
+    role = "coordinator" if coordinator else "advisor"
+    click.echo(f"added {role} {email.lower()} of {centre}")
+
+
+@advisor.command("list")
+def advisor_list() -> None:
+    """List the advisor accounts."""
+    from .storage.advisors import list_advisors
+
+    accounts = _with_database(list_advisors)
+    if not accounts:
+        click.echo("no advisors yet: add one with `haven advisor add`")
+        return
+    for account in accounts:
+        role = "coordinator" if account.coordinator else "advisor"
+        state = "disabled" if account.disabled_at else "active"
+        click.echo(f"{account.email}\t{account.centre}\t{role}\t{state}")
+
+
+def _set_disabled(email: str, disabled: bool) -> None:
+    from .storage.advisors import set_disabled
+
+    async def work(db: object) -> bool:
+        return await set_disabled(db, email, disabled, _now())  # type: ignore[arg-type]
+
+    if not _with_database(work):
+        raise click.ClickException(f"there is no advisor with the e-mail {email.strip().lower()}")
+
+
+@advisor.command("disable")
+@click.option("--email", required=True)
+def advisor_disable(email: str) -> None:
+    """Disable an account and end its sessions at once."""
+    _set_disabled(email, True)
+    click.echo(f"disabled {email.strip().lower()}; their sessions have ended")
+
+
+@advisor.command("enable")
+@click.option("--email", required=True)
+def advisor_enable(email: str) -> None:
+    """Enable a disabled account again."""
+    _set_disabled(email, False)
+    click.echo(f"enabled {email.strip().lower()}")
+
+
+@advisor.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def advisor_set_password(email: str, password_stdin: bool) -> None:
+    """Set a new password; the account's sessions end."""
+    from .advisor.passwords import hash_password
+    from .storage.advisors import set_password
+
+    password = _read_password(password_stdin, email)
+
+    async def work(db: object) -> bool:
+        return await set_password(db, email, hash_password(password), _now())  # type: ignore[arg-type]
+
+    if not _with_database(work):
+        raise click.ClickException(f"there is no advisor with the e-mail {email.strip().lower()}")
+    click.echo(f"password changed for {email.strip().lower()}; their sessions have ended")

@@ -105,6 +105,11 @@ def _aad(centre: str, lang: str) -> bytes:
     return f"haven/v1|{centre}|{lang}".encode()
 
 
+def _note_aad(reference: str) -> bytes:
+    # An advisor's note is bound to its request: it cannot be moved to another.
+    return f"haven/v1|note|{reference}".encode()
+
+
 def _derive(shared: bytes, epk_raw: bytes, inbox_raw: bytes) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk_raw + inbox_raw, info=HKDF_INFO)
     return hkdf.derive(shared)
@@ -127,13 +132,22 @@ def _raw(public_key: ec.EllipticCurvePublicKey) -> bytes:
 
 def seal(public_raw: bytes, plaintext: bytes, centre: str, lang: str) -> dict[str, object]:
     """Seal ``plaintext`` to the inbox key exactly as a phone does."""
+    return _seal(public_raw, plaintext, _aad(centre, lang))
+
+
+def seal_note(public_raw: bytes, plaintext: bytes, reference: str) -> dict[str, object]:
+    """Seal an advisor's note on request ``reference`` the way requests are sealed."""
+    return _seal(public_raw, plaintext, _note_aad(reference))
+
+
+def _seal(public_raw: bytes, plaintext: bytes, aad: bytes) -> dict[str, object]:
     inbox = _point(public_raw)
     padded = pad(plaintext)
     ephemeral = ec.generate_private_key(ec.SECP256R1())
     epk_raw = _raw(ephemeral.public_key())
     key = _derive(ephemeral.exchange(ec.ECDH(), inbox), epk_raw, public_raw)
     iv = secrets.token_bytes(IV_SIZE)
-    ct = AESGCM(key).encrypt(iv, padded, _aad(centre, lang))
+    ct = AESGCM(key).encrypt(iv, padded, aad)
     return {
         "v": ENVELOPE_VERSION,
         "kid": key_id(public_raw),
@@ -209,7 +223,7 @@ class InboxKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        if not _create_exclusively(path, pem):
+        if not create_exclusively(path, pem):
             # Another process made one first: use theirs, never replace it.
             return cls(_load(path))
         logger.info(
@@ -229,6 +243,13 @@ class InboxKey:
 
     def open(self, envelope: Mapping[str, object], centre: str, lang: str) -> bytes:
         """The unpadded plaintext; EnvelopeError if anything at all is wrong."""
+        return self._open(envelope, _aad(centre, lang))
+
+    def open_note(self, envelope: Mapping[str, object], reference: str) -> bytes:
+        """An advisor's note on request ``reference``; EnvelopeError if it does not open."""
+        return self._open(envelope, _note_aad(reference))
+
+    def _open(self, envelope: Mapping[str, object], aad: bytes) -> bytes:
         problems = envelope_problems(envelope)
         if problems:
             field, message = problems[0]
@@ -240,7 +261,7 @@ class InboxKey:
         key = _derive(shared, epk_raw, self.public_raw)
         try:
             padded = AESGCM(key).decrypt(
-                b64decode(str(envelope["iv"])), b64decode(str(envelope["ct"])), _aad(centre, lang)
+                b64decode(str(envelope["iv"])), b64decode(str(envelope["ct"])), aad
             )
         except InvalidTag as error:
             raise EnvelopeError("the envelope does not open with this key and routing") from error
@@ -270,7 +291,7 @@ def _load(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def _create_exclusively(path: Path, content: bytes) -> bool:
+def create_exclusively(path: Path, content: bytes) -> bool:
     """Write ``content`` to ``path`` only if nothing is there; False if something was.
 
     The key is written to a private temporary file and then linked into place:

@@ -84,18 +84,19 @@ def negotiate(header: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def catalogue_path(code: str, locales_dir: Path = LOCALES_DIR) -> Path:
-    return locales_dir / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalogue_path(code: str, locales_dir: Path = LOCALES_DIR, domain: str = DOMAIN) -> Path:
+    return locales_dir / code / "LC_MESSAGES" / f"{domain}.po"
 
 
 @cache
-def translations(code: str) -> gettext.NullTranslations:
+def translations(code: str, domain: str = DOMAIN) -> gettext.NullTranslations:
     """The interface strings of one language, read from its .po file.
 
     Catalogues are compiled in memory at start, so the repository and the
-    wheel carry only the editable .po files.
+    wheel carry only the editable .po files. The ``advisor`` domain holds the
+    advisors' dashboard, which is in fewer languages than the public pages.
     """
-    path = catalogue_path(code)
+    path = catalogue_path(code, domain=domain)
     if code == DEFAULT_LANGUAGE or not path.exists():
         return gettext.NullTranslations()
     with path.open("rb") as handle:
@@ -103,4 +104,4 @@ def translations(code: str) -> gettext.NullTranslations:
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return Translations(fp=buffer, domain=domain)

@@ -123,7 +123,7 @@ async def help_request(request: Request) -> Response:
     # stored hash tells nothing about what was written.
     canonical = json.dumps(document, sort_keys=True).encode("utf-8")
     idempotency_key = hmac.new(state.form_key, canonical, hashlib.sha256).hexdigest()
-    now = dt.datetime.now(dt.UTC)
+    now: dt.datetime = state.clock()
     document["writtenAt"] = now.isoformat()
     plaintext = json.dumps(document, ensure_ascii=False).encode("utf-8")
     envelope = seal(state.inbox_key.public_raw, plaintext, centre, code)

@@ -18,6 +18,8 @@ from starlette.datastructures import CommaSeparatedStrings, Secret
 DEFAULT_EXIT_URL = "https://www.meteo.be/"
 # Generous enough for a shelter's shared Wi-Fi, low enough to stop a flood.
 DEFAULT_REQUEST_RATE = "60/3600"
+# Push services want a way to reach whoever sends: set HAVEN_PUSH_SUBJECT.
+DEFAULT_PUSH_SUBJECT = "mailto:operator@localhost"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 
 
@@ -63,6 +65,7 @@ class Settings:
     hsts_seconds: int
     database_url: Secret  # a PostgreSQL URL carries a password: keep it out of reprs
     request_rate: tuple[int, float]  # (new requests, per so many seconds)
+    push_subject: str  # who runs this server, for push services (RFC 8292 "sub")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -80,11 +83,22 @@ class Settings:
                 default=f"sqlite+aiosqlite:///{data_dir / 'haven.sqlite3'}",
             )
         )
+        base_url = config("HAVEN_BASE_URL", cast=str, default="").rstrip("/")
+        push_subject = config(
+            "HAVEN_PUSH_SUBJECT",
+            cast=str,
+            default=base_url if base_url.startswith("https://") else DEFAULT_PUSH_SUBJECT,
+        )
+        if not push_subject.startswith(("mailto:", "https://")):
+            raise ValueError(
+                "HAVEN_PUSH_SUBJECT must be a mailto: or https:// address where the "
+                f"operator can be reached; got {push_subject!r}"
+            )
         return cls(
             data_dir=data_dir,
             host=config("HAVEN_HOST", cast=str, default="127.0.0.1"),
             port=config("HAVEN_PORT", cast=int, default=8000),
-            base_url=config("HAVEN_BASE_URL", cast=str, default="").rstrip("/"),
+            base_url=base_url,
             exit_url=exit_url,
             forwarded_allow_ips=tuple(
                 config("HAVEN_FORWARDED_ALLOW_IPS", cast=CommaSeparatedStrings, default="127.0.0.1")
@@ -95,4 +109,5 @@ class Settings:
             request_rate=parse_rate(
                 config("HAVEN_REQUEST_RATE", cast=str, default=DEFAULT_REQUEST_RATE)
             ),
+            push_subject=push_subject,
         )

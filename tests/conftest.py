@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from advisors import Desk, make_desk
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -203,3 +204,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     own. The sort is stable, so the order within each group is kept.
     """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+# --- advisors ------------------------------------------------------------------
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    """An app over HTTPS with an advisor of each centre and a coordinator, signed in."""
+    for value in make_desk(tmp_path):
+        value.add("anna@payoke.be", "payoke")
+        value.add("bram@pag-asa.be", "pag-asa")
+        value.add("chloe@surya.be", "surya")
+        value.add("dora@haven.be", "pag-asa", coordinator=True)
+        for email in ("anna@payoke.be", "bram@pag-asa.be", "chloe@surya.be", "dora@haven.be"):
+            assert value.sign_in(email).status_code == 303
+        yield value

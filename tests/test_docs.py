@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 import server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,25 +33,25 @@ def test_changelog_top_version_is_the_package_version() -> None:
     assert f'version = "{server.__version__}"' in pyproject
 
 
-def test_interface_strings_are_extracted() -> None:
-    """messages.pot must list every string the templates and the server use."""
+@pytest.mark.parametrize("domain", ["messages", "advisor"])
+def test_interface_strings_are_extracted(domain: str) -> None:
+    """Each .pot file must list every string its part of the code uses."""
     from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
     from babel.messages.pofile import read_po
 
-    method_map = [("server/**.py", "python"), ("pwa/**.html", "jinja2")]
-    options = {
-        "pwa/**.html": {
-            "extensions": "jinja2.ext.i18n",
-            "trim_blocks": "true",
-            "lstrip_blocks": "true",
-        }
-    }
+    config = "babel.cfg" if domain == "messages" else f"{domain}.cfg"
+    with (ROOT / "locales" / config).open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
     used = {
         message[2]
         for message in extract_from_dir(
-            str(ROOT), method_map=method_map, options_map=options, keywords={"_": None}
+            str(ROOT),
+            method_map=method_map,
+            options_map=options_map,
+            keywords={"_": None, "ngettext": (1, 2)},
         )
     }
-    with (ROOT / "locales" / "messages.pot").open("rb") as handle:
+    with (ROOT / "locales" / f"{domain}.pot").open("rb") as handle:
         listed = {message.id for message in read_po(handle) if message.id}
     assert used == listed

@@ -70,10 +70,15 @@ async def test_migrations_create_the_table(db: Database) -> None:
         "status",
         "envelope",
         "envelope_version",
+        "sealed_centre",
+        "first_contact_at",
+        "closed_at",
+        "outcome",
     }
     assert uniques == {("reference",), ("idempotency_hash",)}
     assert ("centre", "due_on") in indexes
-    assert version == "0001"
+    assert ("centre", "status", "due_on", "received_at") in indexes
+    assert version == "0002"
 
 
 @pytest.mark.asyncio

@@ -86,6 +86,21 @@ class RateLimiter:
         window.count += 1
         return None
 
+    def blocked(self, client: str | None) -> float | None:
+        """Seconds until this client may try again, or None; counts nothing."""
+        now = self._clock()
+        if now >= self._rotates_at:
+            self._rotate(now)
+        self._prune(now)
+        window = self._windows.get(self._digest(client))
+        if window is None or window.count < self.limit:
+            return None
+        return max(window.opened + self.window_seconds - now, 0.0)
+
+    def clear(self, client: str | None) -> None:
+        """Forget this client's count, e.g. after a successful sign-in."""
+        self._windows.pop(self._digest(client), None)
+
     def refund(self, client: str | None) -> None:
         """Give back one counted request, e.g. one that turned out to be a replay."""
         window = self._windows.get(self._digest(client))

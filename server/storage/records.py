@@ -77,6 +77,7 @@ def _values(new: NewRequest) -> dict[str, object]:
         "reference": new_reference(),
         "idempotency_hash": new.idempotency_hash,
         "centre": new.centre,
+        "sealed_centre": new.centre,
         "language": new.language,
         "received_at": new.received_at,
         "due_on": new.due_on,

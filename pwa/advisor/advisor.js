@@ -1,0 +1,94 @@
+/**
+ * The dashboard's one script: the "notify me on this device" toggle.
+ *
+ * It registers the dashboard's own service worker (scope /advisor/, it only
+ * shows notifications), subscribes with the server's VAPID key and sends the
+ * subscription, with the CSRF token, to /advisor/api/push-subscription.
+ */
+
+const WORKER = '/advisor/sw.js'
+
+function csrfToken () {
+  const $meta = document.querySelector('meta[name="csrf-token"]')
+  return $meta ? $meta.getAttribute('content') : ''
+}
+
+function keyBytes (base64url) {
+  const padded = base64url.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - base64url.length % 4) % 4)
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0))
+}
+
+async function post (url, body) {
+  const response = await fetch(url, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() },
+    body: JSON.stringify(body)
+  })
+  if (!response.ok) throw new Error(`the server answered ${response.status}`)
+  return response.json()
+}
+
+class PushToggle {
+  static moduleName = 'push-toggle'
+
+  constructor ($button, $status) {
+    this.$button = $button
+    this.$status = $status
+  }
+
+  async start () {
+    if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) {
+      this.say(this.$button.dataset.unsupported)
+      return
+    }
+    this.registration = await navigator.serviceWorker.register(WORKER, { scope: '/advisor/' })
+    const subscription = await this.registration.pushManager.getSubscription()
+    this.show(Boolean(subscription))
+    this.$button.hidden = false
+    this.$button.addEventListener('click', () => this.toggle())
+  }
+
+  show (on) {
+    this.$button.setAttribute('aria-pressed', on ? 'true' : 'false')
+    this.$button.textContent = on ? this.$button.dataset.on : this.$button.dataset.off
+  }
+
+  say (text) {
+    if (this.$status) this.$status.textContent = text || ''
+  }
+
+  async toggle () {
+    this.$button.disabled = true
+    this.say('')
+    try {
+      const existing = await this.registration.pushManager.getSubscription()
+      if (existing) {
+        await post('/advisor/api/push-subscription/remove', { endpoint: existing.endpoint })
+        await existing.unsubscribe()
+        this.show(false)
+        return
+      }
+      if (await Notification.requestPermission() !== 'granted') {
+        this.say(this.$button.dataset.denied)
+        return
+      }
+      const { publicKey } = await (await fetch('/advisor/api/push-key', { credentials: 'same-origin' })).json()
+      const subscription = await this.registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: keyBytes(publicKey)
+      })
+      await post('/advisor/api/push-subscription', subscription.toJSON())
+      this.show(true)
+    } catch (error) {
+      this.say(this.$button.dataset.failed)
+    } finally {
+      this.$button.disabled = false
+    }
+  }
+}
+
+const $button = document.querySelector('[data-push-toggle]')
+if ($button) {
+  new PushToggle($button, document.querySelector('[data-push-status]')).start().catch(() => {})
+}

@@ -1,0 +1,242 @@
+"""JSON for integrations, and the push subscription of an advisor's device.
+
+The same guard and the same scoped queries as the pages: a request of another
+centre is 404 here too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..bodies import read_limited
+from ..storage.casework import (
+    CaseRow,
+    audit,
+    count_cases,
+    events_of,
+    get_case,
+    list_cases,
+    remove_subscription,
+    save_subscription,
+)
+from .common import (
+    NO_STORE,
+    REFERENCE,
+    guarded,
+    json_error,
+    language,
+    now,
+    open_case,
+    open_note,
+    pages,
+    scope_of,
+)
+from .sessions import Current, is_loopback
+from .views import PER_PAGE, inbox_filters
+
+MAX_SUBSCRIPTION = 4096
+MAX_ENDPOINT = 2048
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _case_json(request: Request, case: CaseRow) -> dict[str, Any]:
+    opened = open_case(request.app.state.inbox_key, case)
+    return {
+        "reference": case.reference,
+        "centre": case.centre,
+        "language": case.language,
+        "status": case.status,
+        "received_at": _iso(case.received_at),
+        "due_on": _iso(case.due_on),
+        "first_contact_at": _iso(case.first_contact_at),
+        "closed_at": _iso(case.closed_at),
+        "outcome": case.outcome,
+        "written_at": opened.written_at,
+        "fields": opened.fields,
+        "readable": opened.problem is None,
+    }
+
+
+@guarded(api=True)
+async def list_requests(request: Request, current: Current, form: dict[str, str]) -> Response:
+    filters = inbox_filters(request, current)
+    if isinstance(filters, str):
+        return json_error(400, "invalid_query", filters)
+    status, centre, page = filters
+    state = request.app.state
+    scope = scope_of(current)
+    cases = await list_cases(
+        state.db,
+        scope,
+        status=None if status == "all" else status,
+        centre=centre,
+        limit=PER_PAGE + 1,
+        offset=(page - 1) * PER_PAGE,
+    )
+    counts = await count_cases(state.db, scope, centre=centre)
+    await audit(state.db, now=now(request), advisor_id=current.advisor.id, action="api_list")
+    return JSONResponse(
+        {
+            "requests": [_case_json(request, case) for case in cases[:PER_PAGE]],
+            "counts": counts,
+            "page": page,
+            "next_page": page + 1 if len(cases) > PER_PAGE else None,
+        },
+        headers=NO_STORE,
+    )
+
+
+@guarded(api=True)
+async def one_request(request: Request, current: Current, form: dict[str, str]) -> Response:
+    _ = pages(request).gettext(language(request))
+    reference = str(request.path_params["reference"])
+    state = request.app.state
+    case = (
+        await get_case(state.db, scope_of(current), reference)
+        if REFERENCE.fullmatch(reference)
+        else None
+    )
+    if case is None:
+        return json_error(404, "not_found", _("There is no such request in your inbox."))
+    events = [
+        {
+            "at": _iso(event.at),
+            "advisor": event.advisor_email,
+            "kind": event.kind,
+            "from_centre": event.from_centre,
+            "to_centre": event.to_centre,
+            "outcome": event.outcome,
+            "note": open_note(state.inbox_key, event.note, case.reference),
+        }
+        for event in await events_of(state.db, case.id)
+    ]
+    await audit(
+        state.db,
+        now=now(request),
+        advisor_id=current.advisor.id,
+        action="api_request",
+        reference=reference,
+    )
+    return JSONResponse({**_case_json(request, case), "events": events}, headers=NO_STORE)
+
+
+@guarded(api=True)
+async def push_key(request: Request, current: Current, form: dict[str, str]) -> Response:
+    return JSONResponse({"publicKey": request.app.state.vapid_key.public_key}, headers=NO_STORE)
+
+
+def _b64(value: object) -> bytes | None:
+    if not isinstance(value, str) or len(value) > 200:
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _endpoint_allowed(endpoint: str, server_host: str) -> bool:
+    """Push services speak HTTPS; plain HTTP only to this computer, for development."""
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError:
+        return False
+    if parts.username or parts.password or not parts.hostname:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and is_loopback(parts.hostname) and is_loopback(server_host)
+
+
+def subscription_problems(data: object, server_host: str) -> list[dict[str, str]]:
+    if not isinstance(data, dict):
+        return [{"field": "", "message": "This must be a JSON object."}]
+    problems = []
+    endpoint = data.get("endpoint")
+    if not isinstance(endpoint, str) or not 0 < len(endpoint) <= MAX_ENDPOINT:
+        problems.append(
+            {"field": "endpoint", "message": "This must be the push service's address."}
+        )
+    elif not _endpoint_allowed(endpoint, server_host):
+        problems.append({"field": "endpoint", "message": "A push service address must use https."})
+    keys = data.get("keys")
+    keys = keys if isinstance(keys, dict) else {}
+    p256dh = _b64(keys.get("p256dh"))
+    valid_point = False
+    if p256dh is not None and len(p256dh) == 65 and p256dh[0] == 4:
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), p256dh)
+            valid_point = True
+        except ValueError:
+            valid_point = False
+    if not valid_point:
+        problems.append({"field": "keys.p256dh", "message": "This must be a P-256 public key."})
+    auth = _b64(keys.get("auth"))
+    if auth is None or len(auth) != 16:
+        problems.append({"field": "keys.auth", "message": "This must be a 16-byte secret."})
+    return problems
+
+
+async def _json_body(request: Request) -> tuple[object, Response | None]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return None, json_error(415, "unsupported_media_type", "Please send JSON.")
+    body = await read_limited(request, MAX_SUBSCRIPTION)
+    if body is None:
+        return None, json_error(413, "too_large", "This is too large.")
+    try:
+        return json.loads(body), None
+    except (ValueError, UnicodeDecodeError):
+        return None, json_error(400, "malformed_json", "This is not valid JSON.")
+
+
+@guarded(api=True)
+async def subscribe(request: Request, current: Current, form: dict[str, str]) -> Response:
+    data, error = await _json_body(request)
+    if error is not None:
+        return error
+    state = request.app.state
+    problems = subscription_problems(data, state.settings.host)
+    if problems:
+        return JSONResponse(
+            {"error": "invalid", "message": "This is not a push subscription.", "errors": problems},
+            status_code=422,
+            headers=NO_STORE,
+        )
+    assert isinstance(data, dict)
+    moment = now(request)
+    await save_subscription(
+        state.db,
+        advisor_id=current.advisor.id,
+        endpoint=data["endpoint"],
+        p256dh=data["keys"]["p256dh"],
+        auth=data["keys"]["auth"],
+        now=moment,
+    )
+    await audit(state.db, now=moment, advisor_id=current.advisor.id, action="push_subscribe")
+    return JSONResponse({"subscribed": True}, status_code=201, headers=NO_STORE)
+
+
+@guarded(api=True)
+async def unsubscribe(request: Request, current: Current, form: dict[str, str]) -> Response:
+    data, error = await _json_body(request)
+    if error is not None:
+        return error
+    endpoint = data.get("endpoint") if isinstance(data, dict) else None
+    if not isinstance(endpoint, str) or not endpoint:
+        return json_error(422, "invalid", "Please send the subscription's endpoint.")
+    state = request.app.state
+    removed = await remove_subscription(state.db, advisor_id=current.advisor.id, endpoint=endpoint)
+    await audit(
+        state.db, now=now(request), advisor_id=current.advisor.id, action="push_unsubscribe"
+    )
+    return JSONResponse({"subscribed": False, "removed": removed}, headers=NO_STORE)

@@ -1,0 +1,212 @@
+"""What every advisor route shares: the clock, the guard, forms, opened envelopes.
+
+The guard runs before any handler: a POST must come from this site's own
+origin and carry the session's CSRF token (403 otherwise); without a live
+session a page sends the browser to the sign-in form and the JSON API answers
+401; a coordinators-only route answers 404 to anyone else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from ..bodies import read_limited
+from ..crypto import EnvelopeError, InboxKey
+from ..storage.casework import CaseRow, Scope
+from ..storage.records import REFERENCE_ALPHABET
+from ..workdays import BRUSSELS
+from .render import AdvisorPages, advisor_language
+from .sessions import CSRF_FIELD, CSRF_HEADER, Current, Sessions, same_origin
+
+MAX_FORM = 16 * 1024
+REFERENCE = re.compile(f"HV-[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}")
+NO_STORE = {"Cache-Control": "no-store"}
+
+Handler = Callable[[Request, Current, dict[str, str]], Awaitable[Response]]
+
+
+def now(request: Request) -> dt.datetime:
+    clock: Callable[[], dt.datetime] = request.app.state.clock
+    return clock()
+
+
+def today(request: Request) -> dt.date:
+    return now(request).astimezone(BRUSSELS).date()
+
+
+def language(request: Request) -> str:
+    return advisor_language(request.headers.get("accept-language"))
+
+
+def pages(request: Request) -> AdvisorPages:
+    value: AdvisorPages = request.app.state.advisor_pages
+    return value
+
+
+def sessions(request: Request) -> Sessions:
+    value: Sessions = request.app.state.sessions
+    return value
+
+
+def scope_of(current: Current) -> Scope:
+    advisor = current.advisor
+    return Scope(None if advisor.coordinator else advisor.centre)
+
+
+def html(
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    current: Current | None = None,
+    headers: dict[str, str] | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    body = pages(request).render(
+        language(request), template, today=today(request), current=current, **values
+    )
+    return HTMLResponse(body, status_code=status, headers={**NO_STORE, **(headers or {})})
+
+
+def error_page(
+    request: Request,
+    status: int,
+    message: str,
+    current: Current | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return html(
+        request, "error.html", status=status, current=current, message=message, headers=headers
+    )
+
+
+def json_error(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message}, status_code=status, headers=NO_STORE)
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
+    """A url-encoded form's fields (the last value of each), or None if unreadable."""
+    body = await read_limited(request, MAX_FORM)
+    if body is None:
+        return None
+    try:
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {name: values[-1] for name, values in parsed.items()}
+
+
+def guarded(
+    *, api: bool = False, coordinator: bool = False
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Wrap a handler with the origin, session, role and CSRF checks."""
+
+    def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            _ = pages(request).gettext(language(request))
+            posting = request.method == "POST"
+            if posting and not same_origin(request, request.app.state.settings.base_url):
+                message = _("This change was refused: it did not come from this site's own page.")
+                return (
+                    json_error(403, "forbidden", message)
+                    if api
+                    else error_page(request, 403, message)
+                )
+            current = await sessions(request).current(request, now(request))
+            if current is None:
+                if api:
+                    return json_error(401, "unauthenticated", _("Please sign in first."))
+                target = request.url.path
+                if request.url.query and not posting:
+                    target += "?" + request.url.query
+                return RedirectResponse(
+                    f"/advisor/login?next={quote(target, safe='/')}",
+                    status_code=303,
+                    headers=NO_STORE,
+                )
+            if coordinator and not current.advisor.coordinator:
+                return (
+                    json_error(404, "not_found", _("Not found."))
+                    if api
+                    else error_page(request, 404, _("This page does not exist."), current)
+                )
+            form: dict[str, str] = {}
+            if posting:
+                token = request.headers.get(CSRF_HEADER)
+                if not api:
+                    parsed = await read_form(request)
+                    if parsed is None:
+                        return error_page(request, 400, _("The form could not be read."), current)
+                    form = parsed
+                    token = form.get(CSRF_FIELD)
+                if not sessions(request).csrf_ok(current, token):
+                    message = _("This change was refused: the page was too old. Please try again.")
+                    return (
+                        json_error(403, "forbidden", message)
+                        if api
+                        else error_page(request, 403, message, current)
+                    )
+            return await handler(request, current, form)
+
+        endpoint.__name__ = handler.__name__
+        endpoint.__doc__ = handler.__doc__
+        return endpoint
+
+    return decorate
+
+
+# --- opening what a person sent --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A request's content as the person wrote it, or why it could not be opened."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    written_at: str | None = None
+    problem: str | None = None
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def open_case(inbox_key: InboxKey, case: CaseRow) -> Opened:
+    """Open a request's envelope in memory. The content came from a phone: every
+    value is treated as untrusted text (the templates escape it)."""
+    try:
+        envelope = json.loads(case.envelope)
+        plaintext = inbox_key.open(envelope, case.sealed_centre, case.language)
+        document = json.loads(plaintext.decode("utf-8"))
+    except (EnvelopeError, ValueError, TypeError, UnicodeDecodeError) as error:
+        return Opened(problem=type(error).__name__)
+    if not isinstance(document, dict):
+        return Opened(problem="not an object")
+    fields = document.get("fields")
+    if not isinstance(fields, dict):
+        fields = {}
+    written = document.get("writtenAt")
+    return Opened(
+        fields={str(name): _text(value) for name, value in fields.items()},
+        written_at=written if isinstance(written, str) else None,
+    )
+
+
+def open_note(inbox_key: InboxKey, note: bytes | None, reference: str) -> str | None:
+    if note is None:
+        return None
+    try:
+        plaintext = inbox_key.open_note(json.loads(note), reference)
+        value = json.loads(plaintext.decode("utf-8")).get("text")
+    except (EnvelopeError, ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,244 @@
+"""Advisor sessions, their cookie, and the CSRF checks on every state change.
+
+The session lives on the server (a row keyed by the SHA-256 of a random
+256-bit id); the cookie carries the id signed with a key from the data
+directory. Over HTTPS (directly, or behind a trusted proxy that says so) the
+cookie is ``__Host-``-prefixed and ``Secure``; a plain cookie is used only on
+plain-HTTP loopback, for development. Anywhere else over plain HTTP, signing
+in is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import BadSignature, Signer, URLSafeSerializer
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..crypto import create_exclusively
+from ..storage import Database
+from ..storage.advisors import (
+    Advisor,
+    Session,
+    create_session,
+    load_session,
+    revoke_session,
+    touch_session,
+)
+
+IDLE_TIMEOUT = dt.timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = dt.timedelta(hours=10)
+# last_seen is written at most this often: an idle timeout of 30 minutes does
+# not need a database write on every click.
+TOUCH_EVERY = dt.timedelta(seconds=60)
+KEY_FILE = "session-key"
+SESSION_COOKIE = "haven-advisor"
+LOGIN_COOKIE = "haven-login"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """The signing key for cookies and CSRF tokens, made once (mode 0600)."""
+    path = data_dir / KEY_FILE
+    if not os.path.lexists(path):
+        create_exclusively(path, secrets.token_hex(32).encode("ascii"))
+    key = path.read_bytes().strip()
+    if len(key) < 32:
+        raise ValueError(f"the session key {path} is too short; delete it to make a new one")
+    return key
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def may_sign_in(request: Request) -> bool:
+    """HTTPS, or plain HTTP between this computer and itself."""
+    if is_secure(request):
+        return True
+    client = request.client.host if request.client else None
+    return is_loopback(request.url.hostname) and is_loopback(client)
+
+
+def cookie_name(request: Request, name: str) -> str:
+    return f"__Host-{name}" if is_secure(request) else name
+
+
+def same_origin(request: Request, base_url: str) -> bool:
+    """The request's Origin header names this site (its own address or HAVEN_BASE_URL)."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return False
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return hmac.compare_digest(origin, own) or (
+        bool(base_url) and hmac.compare_digest(origin, base_url)
+    )
+
+
+@dataclass(frozen=True)
+class Current:
+    """The signed-in advisor of this request and what their session allows."""
+
+    session: Session
+    csrf_token: str
+
+    @property
+    def advisor(self) -> Advisor:
+        return self.session.advisor
+
+
+class Sessions:
+    def __init__(self, db: Database, key: bytes) -> None:
+        self.db = db
+        self._signer = Signer(key, salt="haven.advisor.session")
+        self._csrf = URLSafeSerializer(key, salt="haven.advisor.csrf")
+        self._login = URLSafeSerializer(key, salt="haven.advisor.login")
+
+    # --- the session cookie ---------------------------------------------------
+
+    def _session_id(self, request: Request) -> str | None:
+        value = request.cookies.get(cookie_name(request, SESSION_COOKIE))
+        if not value:
+            return None
+        try:
+            return self._signer.unsign(value).decode("ascii")
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+    async def current(self, request: Request, now: dt.datetime) -> Current | None:
+        """The live session of this request, if any; expired ones are revoked here."""
+        session_id = self._session_id(request)
+        if session_id is None:
+            return None
+        session = await load_session(self.db, _hash(session_id))
+        if session is None or session.revoked_at is not None:
+            return None
+        expired = (
+            now - session.created_at >= ABSOLUTE_TIMEOUT
+            or now - session.last_seen_at >= IDLE_TIMEOUT
+        )
+        if expired or not session.advisor.active:
+            await revoke_session(self.db, session.id_hash, now)
+            return None
+        if now - session.last_seen_at >= TOUCH_EVERY:
+            await touch_session(self.db, session.id_hash, now)
+        return Current(session, self._csrf.dumps(session.id_hash))
+
+    async def start(
+        self, request: Request, response: Response, advisor: Advisor, now: dt.datetime
+    ) -> None:
+        """A new session with a new id (never one the browser brought along)."""
+        old = self._session_id(request)
+        if old is not None:
+            await revoke_session(self.db, _hash(old), now)
+        session_id = secrets.token_urlsafe(32)
+        await create_session(self.db, id_hash=_hash(session_id), advisor_id=advisor.id, now=now)
+        response.set_cookie(
+            cookie_name(request, SESSION_COOKIE),
+            self._signer.sign(session_id).decode("ascii"),
+            max_age=int(ABSOLUTE_TIMEOUT.total_seconds()),
+            path="/",
+            secure=is_secure(request),
+            httponly=True,
+            samesite="strict",
+        )
+        self.forget_login(request, response)
+
+    async def end(self, request: Request, response: Response, now: dt.datetime) -> None:
+        session_id = self._session_id(request)
+        if session_id is not None:
+            await revoke_session(self.db, _hash(session_id), now)
+        response.delete_cookie(
+            cookie_name(request, SESSION_COOKIE),
+            path="/",
+            secure=is_secure(request),
+            httponly=True,
+            samesite="strict",
+        )
+
+    # --- CSRF -----------------------------------------------------------------
+
+    def csrf_ok(self, current: Current, token: str | None) -> bool:
+        if not token:
+            return False
+        try:
+            value = self._csrf.loads(token)
+        except BadSignature:
+            return False
+        return isinstance(value, str) and hmac.compare_digest(value, current.session.id_hash)
+
+    # The login form has no session yet: its token is bound to a random nonce
+    # kept in a short-lived cookie of its own (a double submit, signed).
+
+    def login_nonce(self, request: Request) -> tuple[str, bool]:
+        """The login form's nonce, and whether it is new (its cookie must be set)."""
+        nonce = self._login_nonce(request)
+        if nonce is not None:
+            return nonce, False
+        return secrets.token_urlsafe(16), True
+
+    def login_token(self, nonce: str) -> str:
+        return self._login.dumps(nonce)
+
+    def set_login_cookie(self, request: Request, response: Response, nonce: str) -> None:
+        response.set_cookie(
+            cookie_name(request, LOGIN_COOKIE),
+            self._signer.sign(nonce).decode("ascii"),
+            max_age=3600,
+            path="/",
+            secure=is_secure(request),
+            httponly=True,
+            samesite="strict",
+        )
+
+    def _login_nonce(self, request: Request) -> str | None:
+        value = request.cookies.get(cookie_name(request, LOGIN_COOKIE))
+        if not value:
+            return None
+        try:
+            return self._signer.unsign(value).decode("ascii")
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+    def login_token_ok(self, request: Request, token: str | None) -> bool:
+        nonce = self._login_nonce(request)
+        if nonce is None or not token:
+            return False
+        try:
+            value = self._login.loads(token)
+        except BadSignature:
+            return False
+        return isinstance(value, str) and hmac.compare_digest(value, nonce)
+
+    def forget_login(self, request: Request, response: Response) -> None:
+        response.delete_cookie(
+            cookie_name(request, LOGIN_COOKIE),
+            path="/",
+            secure=is_secure(request),
+            httponly=True,
+            samesite="strict",
+        )

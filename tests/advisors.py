@@ -1,0 +1,225 @@
+"""Helpers for the advisor tests: accounts, signed-in clients, a clock, sent requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from server.advisor.passwords import hash_password
+from server.app import create_app
+from server.crypto import seal
+from server.security.ratelimit import RateLimiter
+from server.settings import Settings
+from server.storage.advisors import create_advisor
+
+PASSWORD = "a long enough passphrase 42"
+ORIGIN = "https://testserver"
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+# Hashing costs ~50 ms; every account in these tests shares one hash.
+_HASH = hash_password(PASSWORD)
+
+
+class FakeClock:
+    """The app's wall clock, moved by hand."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.now = start or dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)  # a Monday
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+class Ticker:
+    """A monotonic clock for the rate limiters, moved by hand."""
+
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+@dataclass
+class Desk:
+    """One app under test with its client, clock and the helpers to drive it."""
+
+    app: Starlette
+    client: TestClient
+    clock: FakeClock
+    ticker: Ticker
+    data_dir: Path
+    jars: dict[str, httpx.Cookies] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    # --- accounts and sessions -------------------------------------------------
+
+    def add(self, email: str, centre: str, coordinator: bool = False) -> None:
+        async def work() -> None:
+            await create_advisor(
+                self.app.state.db,
+                email=email,
+                centre=centre,
+                coordinator=coordinator,
+                password_hash=_HASH,
+                now=self.clock(),
+            )
+
+        self.client.portal.call(work)  # type: ignore[union-attr]
+
+    def use(self, who: str | None) -> None:
+        """Switch the client to someone's cookies (None: a fresh, signed-out browser)."""
+        self.client.cookies = (
+            self.jars.setdefault(who or "", httpx.Cookies()) if who else httpx.Cookies()
+        )
+
+    def keep(self, who: str) -> None:
+        self.jars[who] = httpx.Cookies(self.client.cookies)
+
+    def login_token(self) -> str:
+        response = self.client.get("/advisor/login")
+        match = _CSRF.search(response.text)
+        assert match, response.text
+        return match.group(1)
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        """Sign in from a fresh browser, which then stands for ``email``."""
+        self.jars.pop(email, None)
+        self.use(email)
+        token = self.login_token()
+        response = self.client.post(
+            "/advisor/login",
+            data={"csrf": token, "email": email, "password": password, "next": "/advisor/"},
+            headers={"Origin": ORIGIN},
+            follow_redirects=False,
+        )
+        self.keep(email)
+        if response.status_code == 303:
+            page = self.client.get("/advisor/")
+            match = _META_CSRF.search(page.text)
+            assert match, page.text
+            self.tokens[email] = match.group(1)
+            self.keep(email)
+        return response
+
+    def as_(self, who: str) -> Desk:
+        self.use(who)
+        return self
+
+    def get(self, who: str | None, url: str, **kwargs: Any) -> httpx.Response:
+        self.use(who)
+        response = self.client.get(url, follow_redirects=False, **kwargs)
+        if who:
+            self.keep(who)
+        return response
+
+    def post(
+        self,
+        who: str | None,
+        url: str,
+        data: dict[str, str] | None = None,
+        *,
+        token: str | None = "auto",
+        origin: str | None = ORIGIN,
+    ) -> httpx.Response:
+        """A form post as the dashboard sends it; token=None leaves the token out."""
+        self.use(who)
+        form = dict(data or {})
+        if token == "auto":
+            token = self.tokens.get(who or "")
+        if token is not None:
+            form["csrf"] = token
+        headers = {"Origin": origin} if origin else {}
+        response = self.client.post(url, data=form, headers=headers, follow_redirects=False)
+        if who:
+            self.keep(who)
+        return response
+
+    def post_json(
+        self,
+        who: str | None,
+        url: str,
+        body: object,
+        *,
+        token: str | None = "auto",
+        origin: str | None = ORIGIN,
+    ) -> httpx.Response:
+        self.use(who)
+        headers = {"Origin": origin} if origin else {}
+        if token == "auto":
+            token = self.tokens.get(who or "")
+        if token is not None:
+            headers["X-CSRF-Token"] = token
+        response = self.client.post(url, json=body, headers=headers, follow_redirects=False)
+        if who:
+            self.keep(who)
+        return response
+
+    # --- what phones send --------------------------------------------------------
+
+    def send(
+        self,
+        centre: str = "payoke",
+        lang: str = "en",
+        *,
+        received_at: dt.datetime | None = None,
+        **fields: str,
+    ) -> str:
+        """A sealed request as a phone sends it; returns its reference."""
+        document = {
+            "v": 1,
+            "lang": lang,
+            "writtenAt": "2026-11-30T08:00:00Z",
+            "fields": {"centre": centre, "channel": "call", "contact": "0470 12 34 56", **fields},
+        }
+        envelope = seal(
+            self.app.state.inbox_key.public_raw, json.dumps(document).encode(), centre, lang
+        )
+        if received_at is not None:
+            saved = self.clock.now
+            self.clock.now = received_at
+        self.use(None)
+        response = self.client.post(
+            "/api/requests",
+            json={"centre": centre, "lang": lang, "envelope": envelope},
+            headers={"Idempotency-Key": secrets.token_urlsafe(24)},
+        )
+        if received_at is not None:
+            self.clock.now = saved
+        assert response.status_code == 201, response.text
+        reference: str = response.json()["reference"]
+        return reference
+
+
+def make_settings(tmp_path: Path, **overrides: str) -> Settings:
+    return Settings.from_environ({"HAVEN_DATA_DIR": str(tmp_path / "data"), **overrides})
+
+
+def make_desk(tmp_path: Path, base_url: str = ORIGIN, **client_options: Any) -> Iterator[Desk]:
+    app = create_app(make_settings(tmp_path))
+    clock = FakeClock()
+    ticker = Ticker()
+    app.state.clock = clock
+    app.state.login_accounts = RateLimiter(5, 900, clock=ticker)
+    app.state.login_clients = RateLimiter(20, 900, clock=ticker)
+    with TestClient(app, base_url=base_url, **client_options) as client:
+        yield Desk(app, client, clock, ticker, tmp_path / "data")
+
+
+PAYOKE = "anna@payoke.be"
+PAGASA = "bram@pag-asa.be"
+SURYA = "chloe@surya.be"
+COORDINATOR = "dora@haven.be"

@@ -1,0 +1,178 @@
+"""The dashboard in real Chromium: a phone sends, advisors sign in and follow up."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import axe_playwright_python
+import pytest
+from conftest import ROOT, LiveServer
+from helpers import fill_help_form, wait_until_offline_ready
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough passphrase 42"
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+AXE = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+
+ADVISOR_CACHED = """async () => {
+  const found = [];
+  for (const name of await caches.keys()) {
+    for (const request of await (await caches.open(name)).keys()) {
+      if (new URL(request.url).pathname.startsWith('/advisor')) found.push(request.url);
+    }
+  }
+  return found;
+}"""
+
+
+def add_advisor(server: LiveServer, email: str, centre: str) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "advisor",
+            "add",
+            "--centre",
+            centre,
+            "--email",
+            email,
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"HAVEN_DATA_DIR": str(server.data_dir), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 0 or "exists already" in result.stderr, result.stderr
+
+
+def sign_in(page, server: LiveServer, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{server.url}/advisor/")
+    assert "/advisor/login" in page.url
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.locator("form.login button[type=submit]").click()
+    page.wait_for_url(f"{server.url}/advisor/")
+
+
+def send_from_a_phone(browser, server: LiveServer, situation: str) -> str:  # type: ignore[no-untyped-def]
+    phone = browser.new_context(viewport={"width": 360, "height": 780})
+    try:
+        page = phone.new_page()
+        page.goto(f"{server.url}/en/p/7")
+        fill_help_form(page, situation, centre="payoke")
+        page.locator("#help-form button[type=submit]").click()
+        receipt = page.locator('[data-module=outbox-status] [data-state="sent"]')
+        receipt.wait_for(timeout=20000)
+        match = re.search(r"HV-[A-Z0-9]{4}-[A-Z0-9]{4}", receipt.inner_text())
+        assert match, receipt.inner_text()
+        return match.group(0)
+    finally:
+        phone.close()
+
+
+def test_advisors_follow_up_a_request_sent_from_a_phone(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    add_advisor(live_server, "anna.browser@payoke.be", "payoke")
+    add_advisor(live_server, "chloe.browser@surya.be", "surya")
+    reference = send_from_a_phone(browser, live_server, f"Please help. {XSS}")
+    assert reference.startswith("HV-")
+
+    desk = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = desk.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        sign_in(page, live_server, "anna.browser@payoke.be")
+        row = page.locator(f'tr[data-reference="{reference}"]')
+        assert row.is_visible()
+        assert "Phone call" in row.inner_text()
+        row.locator("a").click()
+        page.wait_for_url(f"**/advisor/requests/{reference}")
+        situation = page.locator('[data-field="situation"]')
+        assert situation.inner_text() == f"Please help. {XSS}"
+        assert page.locator("main img").count() == 0
+        assert page.evaluate("() => window.__pwned") is None and dialogs == []
+
+        page.fill("#contact-note", "Called, will meet on Thursday")
+        page.locator("#action-contact button").click()
+        page.wait_for_url(f"**/advisor/requests/{reference}?done=contact")
+        assert page.locator('[data-status="contacted"]').is_visible()
+        assert "Called, will meet on Thursday" in page.locator(".history").inner_text()
+
+        page.select_option("#transfer-centre", "surya")
+        page.fill("#transfer-note", "Lives in Liège now")
+        page.locator("#action-transfer button").click()
+        page.wait_for_url("**/advisor/?done=transfer")
+        assert page.locator(f'tr[data-reference="{reference}"]').count() == 0
+
+        page.locator("form[action='/advisor/logout'] button").click()
+        page.wait_for_url("**/advisor/login?bye=1")
+        sign_in(page, live_server, "chloe.browser@surya.be")
+        page.locator(f'tr[data-reference="{reference}"] a').click()
+        assert "Lives in Liège now" in page.locator(".history").inner_text()
+        page.select_option("#close-outcome", "supported")
+        page.locator("#action-close button").click()
+        page.wait_for_url(f"**/advisor/requests/{reference}?done=close")
+        assert page.locator('[data-status="closed"]').is_visible()
+        assert page.locator("#action-close").count() == 0
+        page.goto(f"{live_server.url}/advisor/?status=closed")
+        assert page.locator(f'tr[data-reference="{reference}"]').is_visible()
+    finally:
+        desk.close()
+
+
+def test_the_dashboard_has_its_own_worker_and_the_public_one_keeps_nothing_of_it(
+    browser, live_server
+) -> None:  # type: ignore[no-untyped-def]
+    add_advisor(live_server, "anna.browser@payoke.be", "payoke")
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/en/")
+        wait_until_offline_ready(page, "en")
+        sign_in(page, live_server, "anna.browser@payoke.be")
+        toggle = page.locator("[data-push-toggle]")
+        toggle.wait_for(state="visible")
+        assert toggle.get_attribute("aria-pressed") == "false"
+        scope = page.evaluate(
+            "async () => (await navigator.serviceWorker.getRegistration('/advisor/')).scope"
+        )
+        assert scope == f"{live_server.url}/advisor/"
+        page.goto(f"{live_server.url}/advisor/?status=all")
+        assert page.evaluate(ADVISOR_CACHED) == []
+    finally:
+        context.close()
+
+
+def test_the_dashboard_passes_axe(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    add_advisor(live_server, "anna.browser@payoke.be", "payoke")
+    send_from_a_phone(browser, live_server, "Please call me.")
+    context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 780})
+    page = context.new_page()
+    try:
+        problems = {}
+        page.goto(f"{live_server.url}/advisor/login")
+        for name in ("login", "inbox", "request"):
+            if name == "inbox":
+                sign_in(page, live_server, "anna.browser@payoke.be")
+            if name == "request":
+                page.locator("tr[data-reference] a").first.click()
+                page.wait_for_url("**/advisor/requests/**")
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(
+                "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            )
+            if violations:
+                problems[name] = [
+                    (v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations
+                ]
+        assert not problems, problems
+    finally:
+        context.close()
