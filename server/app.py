@@ -18,6 +18,7 @@ from . import advisor, api, assets, pages
 from .accesslog import AccessLogMiddleware
 from .advisor.render import AdvisorPages
 from .advisor.sessions import Sessions, load_or_create_key
+from .advisor.totp import TotpBox
 from .content import load_content
 from .crypto import InboxKey
 from .push import PushSender, VapidKey
@@ -146,7 +147,9 @@ def create_app(settings: Settings) -> Starlette:
     app.state.clock = _utc_now
     # Advisors: sessions signed with a key of the data directory, failed
     # sign-ins counted per account and per client (keyed hashes, not names).
-    app.state.sessions = Sessions(app.state.db, load_or_create_key(settings.data_dir))
+    session_key = load_or_create_key(settings.data_dir)
+    app.state.sessions = Sessions(app.state.db, session_key)
+    app.state.totp_box = TotpBox(session_key)
     app.state.advisor_pages = AdvisorPages(site.content)
     app.state.advisor_assets = advisor.load_assets()
     app.state.login_accounts = RateLimiter(*LOGIN_FAILURES_PER_ACCOUNT)

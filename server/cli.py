@@ -270,3 +270,41 @@ def advisor_set_password(email: str, password_stdin: bool) -> None:
     if not _with_database(work):
         raise click.ClickException(f"there is no advisor with the e-mail {email.strip().lower()}")
     click.echo(f"password changed for {email.strip().lower()}; their sessions have ended")
+
+
+@advisor.command("totp")
+@click.option("--email", required=True)
+@click.option("--remove", is_flag=True, help="Remove the second factor instead.")
+def advisor_totp(email: str, remove: bool) -> None:
+    """Set up a second factor (an authenticator app's code) for an account.
+
+    Prints the otpauth:// address to give the authenticator app (as a QR code
+    or typed in). Setting it up again replaces the old one; either way the
+    account's sessions end.
+    """
+    from .advisor.sessions import load_or_create_key
+    from .advisor.totp import TotpBox, new_secret, provisioning_uri
+    from .storage.advisors import normalise_email, set_totp
+
+    settings = _settings()
+    address = normalise_email(email)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        box = TotpBox(load_or_create_key(settings.data_dir))
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"session key: {error}") from error
+    secret = None if remove else new_secret()
+    sealed = None if secret is None else box.seal(secret, address)
+
+    async def work(db: object) -> bool:
+        return await set_totp(db, address, sealed, _now())  # type: ignore[arg-type]
+
+    if not _with_database(work):
+        raise click.ClickException(f"there is no advisor with the e-mail {address}")
+    if secret is None:
+        click.echo(f"second factor removed for {address}; their sessions have ended")
+        return
+    click.echo(f"second factor set up for {address}; their sessions have ended")
+    click.echo("Add this to their authenticator app (it is shown only now):")
+    click.echo(provisioning_uri(secret, address))
+    click.echo(f"secret: {secret}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import axe_playwright_python
 import pytest
 from conftest import ROOT, LiveServer
-from helpers import fill_help_form, wait_until_offline_ready
+from helpers import fill_help_form, wait_for, wait_until_offline_ready
 
 pytestmark = pytest.mark.browser
 
@@ -176,3 +177,107 @@ def test_the_dashboard_passes_axe(browser, live_server) -> None:  # type: ignore
         assert not problems, problems
     finally:
         context.close()
+
+
+STUB_PUSH_MANAGER = """(() => {
+  // Chromium's real push service is out of reach here; this stands in for it
+  // in the page and hands out the fake push service's subscription.
+  const json = %s;
+  let current = null;
+  const make = () => ({
+    endpoint: json.endpoint,
+    expirationTime: null,
+    toJSON: () => json,
+    unsubscribe: async () => { current = null; return true }
+  });
+  PushManager.prototype.subscribe = async function (options) {
+    window.__subscribed = {
+      userVisibleOnly: options.userVisibleOnly,
+      keyLength: new Uint8Array(options.applicationServerKey).byteLength
+    };
+    current = make();
+    return current;
+  };
+  PushManager.prototype.getSubscription = async function () { return current };
+})()"""
+
+
+def test_notify_me_subscribes_and_the_worker_shows_a_content_free_notification(
+    browser, live_server
+) -> None:  # type: ignore[no-untyped-def]
+    from pushservice import FakePushService
+
+    add_advisor(live_server, "anna.browser@payoke.be", "payoke")
+    with FakePushService() as push:
+        subscription = push.subscribe("anna-browser")
+        context = browser.new_context()
+        context.grant_permissions(["notifications"], origin=live_server.url)
+        context.add_init_script(STUB_PUSH_MANAGER % json.dumps(subscription))
+        page = context.new_page()
+        try:
+            sign_in(page, live_server, "anna.browser@payoke.be")
+            toggle = page.locator("[data-push-toggle]")
+            toggle.wait_for(state="visible")
+            toggle.click()
+            page.wait_for_selector('[data-push-toggle][aria-pressed="true"]')
+            assert page.evaluate("() => window.__subscribed") == {
+                "userVisibleOnly": True,
+                "keyLength": 65,
+            }
+
+            send_from_a_phone(browser, live_server, "PUSH-BROWSER-SECRET please call")
+            message = push.wait_for(1)[-1]
+            assert message.name == "anna-browser" and message.payload is not None
+            payload = message.payload.decode()
+            assert json.loads(payload) == {"type": "inbox", "centre": "payoke"}
+
+            # Hand the decrypted message to the dashboard's worker, as Chromium would.
+            cdp = context.new_cdp_session(page)
+            registrations: list[dict[str, str]] = []
+            cdp.on(
+                "ServiceWorker.workerRegistrationUpdated",
+                lambda event: registrations.extend(event["registrations"]),
+            )
+            cdp.send("ServiceWorker.enable")
+            wait_for(
+                lambda: any(r["scopeURL"].endswith("/advisor/") for r in registrations),
+                page=page,
+                message="the dashboard's worker",
+            )
+            registration = next(r for r in registrations if r["scopeURL"].endswith("/advisor/"))
+            cdp.send(
+                "ServiceWorker.deliverPushMessage",
+                {
+                    "origin": live_server.url,
+                    "registrationId": registration["registrationId"],
+                    "data": payload,
+                },
+            )
+            shown: list[dict[str, str]] = []
+
+            def notifications() -> bool:
+                shown[:] = page.evaluate(
+                    """async () => (await (await navigator.serviceWorker
+                        .getRegistration('/advisor/')).getNotifications())
+                        .map((n) => ({title: n.title, body: n.body, tag: n.tag}))"""
+                )
+                return bool(shown)
+
+            wait_for(notifications, page=page, message="a notification")
+            assert shown == [
+                {
+                    "title": "Haven",
+                    "body": "Something new is waiting in the inbox.",
+                    "tag": "inbox-payoke",
+                }
+            ]
+
+            # Switching it off removes the subscription on the server.
+            toggle.click()
+            page.wait_for_selector('[data-push-toggle][aria-pressed="false"]')
+            count = len(push.received)
+            send_from_a_phone(browser, live_server, "after unsubscribing")
+            page.wait_for_timeout(500)
+            assert len(push.received) == count
+        finally:
+            context.close()

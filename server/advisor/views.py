@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..crypto import seal_note
-from ..storage.advisors import find_advisor, normalise_email
+from ..storage.advisors import Advisor, find_advisor, normalise_email, use_totp_step
 from ..storage.casework import (
     OUTCOMES,
     CaseClosed,
@@ -42,6 +43,7 @@ from .common import (
 )
 from .passwords import verify_password
 from .sessions import Current, may_sign_in, same_origin
+from .totp import TotpBox, accepted_step
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -147,6 +149,8 @@ async def login(request: Request) -> Response:
         verify_password, advisor.password_hash if advisor else None, password
     )
     moment = now(request)
+    if verified and advisor is not None and advisor.active and advisor.totp_secret is not None:
+        verified = await _second_factor_ok(request, advisor, form.get("code", ""), moment)
     if not verified or advisor is None or not advisor.active:
         state.login_accounts.hit(account_key)
         state.login_clients.hit(client_key)
@@ -157,7 +161,7 @@ async def login(request: Request) -> Response:
         return _login_form(
             request,
             status=400,
-            error=_("The e-mail address or the password is not right."),
+            error=_("The e-mail address, the password or the code is not right."),
             email=email,
         )
     state.login_accounts.clear(account_key)
@@ -165,6 +169,19 @@ async def login(request: Request) -> Response:
     await sessions(request).start(request, response, advisor, moment)
     await audit(state.db, now=moment, advisor_id=advisor.id, action="login")
     return response
+
+
+async def _second_factor_ok(
+    request: Request, advisor: Advisor, code: str, moment: dt.datetime
+) -> bool:
+    box: TotpBox = request.app.state.totp_box
+    assert advisor.totp_secret is not None
+    secret = box.open(advisor.totp_secret, advisor.email)
+    if secret is None:
+        return False
+    step = accepted_step(secret, code, moment, advisor.totp_last_step)
+    # The database has the last word: two sign-ins racing with one code, one wins.
+    return step is not None and await use_totp_step(request.app.state.db, advisor.id, step)
 
 
 def _throttled(request: Request, email: str, seconds: int, minutes: int) -> Response:

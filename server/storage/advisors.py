@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .database import Database
@@ -27,6 +27,8 @@ class Advisor:
     password_hash: str
     created_at: dt.datetime
     disabled_at: dt.datetime | None
+    totp_secret: bytes | None = None  # encrypted; see server/advisor/totp.py
+    totp_last_step: int | None = None
 
     @property
     def active(self) -> bool:
@@ -50,11 +52,23 @@ _ADVISOR_COLUMNS = (
     advisors.c.password_hash,
     advisors.c.created_at,
     advisors.c.disabled_at,
+    advisors.c.totp_secret,
+    advisors.c.totp_last_step,
 )
 
 
 def _advisor(row: Sequence[Any]) -> Advisor:
-    return Advisor(int(row[0]), str(row[1]), str(row[2]), bool(row[3]), str(row[4]), row[5], row[6])
+    return Advisor(
+        int(row[0]),
+        str(row[1]),
+        str(row[2]),
+        bool(row[3]),
+        str(row[4]),
+        row[5],
+        row[6],
+        row[7],
+        None if row[8] is None else int(row[8]),
+    )
 
 
 def normalise_email(email: str) -> str:
@@ -136,6 +150,37 @@ async def set_disabled(db: Database, email: str, disabled: bool, now: dt.datetim
         if disabled:
             await _revoke_all(connection, int(advisor_id), now)
     return True
+
+
+async def set_totp(db: Database, email: str, sealed_secret: bytes | None, now: dt.datetime) -> bool:
+    """Set up (or, with None, remove) the second factor; the account's sessions end."""
+    async with db.engine.begin() as connection:
+        advisor_id = await connection.scalar(
+            update(advisors)
+            .where(advisors.c.email == normalise_email(email))
+            .values(totp_secret=sealed_secret, totp_last_step=None)
+            .returning(advisors.c.id)
+        )
+        if advisor_id is None:
+            return False
+        await _revoke_all(connection, int(advisor_id), now)
+    return True
+
+
+async def use_totp_step(db: Database, advisor_id: int, step: int) -> bool:
+    """Record a code's time step; False if it (or a later one) was used already."""
+    async with db.engine.begin() as connection:
+        result = await connection.execute(
+            update(advisors)
+            .where(
+                and_(
+                    advisors.c.id == advisor_id,
+                    or_(advisors.c.totp_last_step.is_(None), advisors.c.totp_last_step < step),
+                )
+            )
+            .values(totp_last_step=step)
+        )
+    return bool(result.rowcount)
 
 
 async def _revoke_all(connection: Any, advisor_id: int, now: dt.datetime) -> None:

@@ -97,6 +97,10 @@ advisors = Table(
     Column("password_hash", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
+    # The second factor, if set up: the TOTP secret encrypted, and the last
+    # time step a code was accepted for (a code is never accepted twice).
+    Column("totp_secret", LargeBinary),
+    Column("totp_last_step", Integer),
     UniqueConstraint("email", name="uq_advisors_email"),
 )
 
