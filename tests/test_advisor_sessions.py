@@ -362,3 +362,17 @@ def test_behind_a_trusted_https_proxy_the_cookie_is_secure(
         assert "198.51.100.7" not in server.log()
     finally:
         stop_server(server)
+
+
+def test_sessions_past_the_absolute_limit_are_purged(desk: Desk) -> None:
+    import sqlite3
+
+    def rows() -> int:
+        with sqlite3.connect(desk.data_dir / "haven.sqlite3") as db:
+            return int(db.execute("select count(*) from advisor_sessions").fetchone()[0])
+
+    before = rows()
+    assert before >= 4
+    desk.clock.advance(hours=10, seconds=1)
+    assert desk.sign_in(PAYOKE).status_code == 303
+    assert rows() == 1  # only the new one is left

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -158,17 +159,21 @@ def _endpoint_allowed(endpoint: str, server_host: str) -> bool:
     return parts.scheme == "http" and is_loopback(parts.hostname) and is_loopback(server_host)
 
 
-def subscription_problems(data: object, server_host: str) -> list[dict[str, str]]:
+def subscription_problems(
+    data: object, server_host: str, _: Callable[[str], str]
+) -> list[dict[str, str]]:
     if not isinstance(data, dict):
-        return [{"field": "", "message": "This must be a JSON object."}]
+        return [{"field": "", "message": _("This must be a JSON object.")}]
     problems = []
     endpoint = data.get("endpoint")
     if not isinstance(endpoint, str) or not 0 < len(endpoint) <= MAX_ENDPOINT:
         problems.append(
-            {"field": "endpoint", "message": "This must be the push service's address."}
+            {"field": "endpoint", "message": _("This must be the push service's address.")}
         )
     elif not _endpoint_allowed(endpoint, server_host):
-        problems.append({"field": "endpoint", "message": "A push service address must use https."})
+        problems.append(
+            {"field": "endpoint", "message": _("A push service address must use https.")}
+        )
     keys = data.get("keys")
     keys = keys if isinstance(keys, dict) else {}
     p256dh = _b64(keys.get("p256dh"))
@@ -180,23 +185,24 @@ def subscription_problems(data: object, server_host: str) -> list[dict[str, str]
         except ValueError:
             valid_point = False
     if not valid_point:
-        problems.append({"field": "keys.p256dh", "message": "This must be a P-256 public key."})
+        problems.append({"field": "keys.p256dh", "message": _("This must be a P-256 public key.")})
     auth = _b64(keys.get("auth"))
     if auth is None or len(auth) != 16:
-        problems.append({"field": "keys.auth", "message": "This must be a 16-byte secret."})
+        problems.append({"field": "keys.auth", "message": _("This must be a 16-byte secret.")})
     return problems
 
 
 async def _json_body(request: Request) -> tuple[object, Response | None]:
+    _ = pages(request).gettext(language(request))
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        return None, json_error(415, "unsupported_media_type", "Please send JSON.")
+        return None, json_error(415, "unsupported_media_type", _("Please send JSON."))
     body = await read_limited(request, MAX_SUBSCRIPTION)
     if body is None:
-        return None, json_error(413, "too_large", "This is too large.")
+        return None, json_error(413, "too_large", _("This is too large."))
     try:
         return json.loads(body), None
     except (ValueError, UnicodeDecodeError):
-        return None, json_error(400, "malformed_json", "This is not valid JSON.")
+        return None, json_error(400, "malformed_json", _("This is not valid JSON."))
 
 
 @guarded(api=True)
@@ -205,10 +211,15 @@ async def subscribe(request: Request, current: Current, form: dict[str, str]) ->
     if error is not None:
         return error
     state = request.app.state
-    problems = subscription_problems(data, state.settings.host)
+    _ = pages(request).gettext(language(request))
+    problems = subscription_problems(data, state.settings.host, _)
     if problems:
         return JSONResponse(
-            {"error": "invalid", "message": "This is not a push subscription.", "errors": problems},
+            {
+                "error": "invalid",
+                "message": _("This is not a push subscription."),
+                "errors": problems,
+            },
             status_code=422,
             headers=NO_STORE,
         )
@@ -232,8 +243,9 @@ async def unsubscribe(request: Request, current: Current, form: dict[str, str]) 
     if error is not None:
         return error
     endpoint = data.get("endpoint") if isinstance(data, dict) else None
+    _ = pages(request).gettext(language(request))
     if not isinstance(endpoint, str) or not endpoint:
-        return json_error(422, "invalid", "Please send the subscription's endpoint.")
+        return json_error(422, "invalid", _("Please send the subscription's endpoint."))
     state = request.app.state
     removed = await remove_subscription(state.db, advisor_id=current.advisor.id, endpoint=endpoint)
     await audit(

@@ -30,6 +30,7 @@ from ..storage.advisors import (
     Session,
     create_session,
     load_session,
+    purge_sessions,
     revoke_session,
     touch_session,
 )
@@ -155,6 +156,8 @@ class Sessions:
         old = self._session_id(request)
         if old is not None:
             await revoke_session(self.db, _hash(old), now)
+        # Rows past the absolute limit can never be used again: clear them out.
+        await purge_sessions(self.db, now - ABSOLUTE_TIMEOUT)
         session_id = secrets.token_urlsafe(32)
         await create_session(self.db, id_hash=_hash(session_id), advisor_id=advisor.id, now=now)
         response.set_cookie(

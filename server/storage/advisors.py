@@ -241,3 +241,12 @@ async def revoke_session(db: Database, id_hash: str, now: dt.datetime) -> None:
             )
             .values(revoked_at=now)
         )
+
+
+async def purge_sessions(db: Database, created_before: dt.datetime) -> int:
+    """Delete sessions too old to be valid anyway (past the absolute limit)."""
+    async with db.engine.begin() as connection:
+        result = await connection.execute(
+            advisor_sessions.delete().where(advisor_sessions.c.created_at < created_before)
+        )
+    return int(result.rowcount or 0)
