@@ -92,7 +92,22 @@ class AdvisorPages:
 
     def render(self, code: str, template: str, *, today: dt.date, **values: Any) -> str:
         locale = LANGUAGES[code].babel
+
+        def format_written(value: str) -> str:
+            # The phone's own clock, as it wrote it; shown as given if it is odd.
+            try:
+                moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return value
+            if moment.tzinfo is None:
+                return value
+            return format_datetime(moment, format="short", tzinfo=BRUSSELS, locale=locale)
+
         helpers = {
+            "language_name": lambda tag: (
+                f"{LANGUAGES[tag].name} ({tag})" if tag in LANGUAGES else tag
+            ),
+            "format_written": format_written,
             "lang": code,
             "centre_name": lambda centre: self.centre_name(code, centre),
             "centre_ids": tuple(self.centre_names),
