@@ -68,6 +68,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+async def disguise(request: Request) -> Response:
+    representation: Representation | None = request.app.state.disguises.get(request.url.path)
+    if representation is None:
+        raise HTTPException(404)
+    return representation.respond(request)
+
+
 async def advisor_root(request: Request) -> Response:
     return RedirectResponse("/advisor/", status_code=301)
 
@@ -84,6 +91,12 @@ def routes() -> list[Route]:
         Route("/api/inbox-key", stored("inbox_key_document"), name="api_inbox_key"),
         Route("/api/openapi.json", stored("openapi"), name="api_openapi"),
         Route("/static/{path:path}", static, name="static"),
+        *(
+            Route(path, disguise, name=f"disguise_{name}")
+            for item in assets.DISGUISES
+            for name, path in ((item.name, item.url), (f"{item.name}_manifest", item.manifest_url))
+        ),
+        Route("/install", pages.install_root, name="install_root"),
         Route("/{lang}", pages.language_root, name="language_root"),
         Route("/{lang}/", pages.page, name="home"),
         Route(
@@ -116,8 +129,10 @@ def create_app(settings: Settings) -> Starlette:
     site = Site(settings, load_content())
     static_files = assets.load_static()
     manifest_file = assets.manifest()
+    disguise_files = assets.disguises()
     shared = {
         **static_files,
+        **disguise_files,
         assets.MANIFEST_URL: manifest_file,
         "/api/inbox-key": inbox_key_representation,
     }
@@ -136,6 +151,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.site = site
     app.state.static = static_files
+    app.state.disguises = disguise_files
     app.state.manifest = manifest_file
     app.state.precache = precache
     app.state.service_worker = assets.service_worker(precache)

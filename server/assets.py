@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
@@ -30,7 +31,38 @@ NOT_PRECACHED = {
     "/static/icons/icon-512.png",
     "/static/icons/icon-maskable-512.png",
     "/static/icons/apple-touch-icon.png",
+    "/static/disguise/icons/calculator-512.png",
+    "/static/disguise/icons/calculator-maskable-512.png",
+    "/static/disguise/icons/notes-512.png",
+    "/static/disguise/icons/notes-maskable-512.png",
 }
+DISGUISE_DIR = PWA_DIR / "disguise"
+
+
+@dataclass(frozen=True)
+class Disguise:
+    """An installable tool that hides the app: its page, manifest and look."""
+
+    name: str  # the address of its page, /<name>, and of its manifest
+    title: str
+    description: str
+    colour: str
+
+    @property
+    def url(self) -> str:
+        return f"/{self.name}"
+
+    @property
+    def manifest_url(self) -> str:
+        return f"/{self.name}.webmanifest"
+
+
+# The ids are the pages' addresses and must never change: a browser treats a
+# changed id as another app and will not quietly rename an installed one.
+DISGUISES = (
+    Disguise("calculator", "Calculator", "A simple calculator", "#282a30"),
+    Disguise("notes", "Notes", "Notes kept on this phone", "#e6aa14"),
+)
 
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -52,24 +84,95 @@ def _stylesheet() -> bytes:
     return b"\n".join(path.read_bytes() for path in parts)
 
 
+def compact(source: bytes) -> bytes:
+    """A script or stylesheet without its comment lines and indentation.
+
+    Phones store every file for offline use, and the comments are for the
+    people who read the source. Only whole comment lines are dropped and only
+    leading spaces are removed (no script here has a multi-line string), so
+    what runs is exactly what is written.
+    """
+    kept: list[str] = []
+    in_block = False
+    for line in source.decode("utf-8").splitlines():
+        stripped = line.strip()
+        if in_block:
+            in_block = "*/" not in stripped
+            continue
+        if stripped.startswith("/*"):
+            in_block = "*/" not in stripped
+            continue
+        if not stripped or stripped.startswith("//"):
+            continue
+        kept.append(stripped)
+    return ("\n".join(kept) + "\n").encode("utf-8")
+
+
+def _script(path: Path, suffix: bytes = b"") -> Representation:
+    return Representation(compact(path.read_bytes() + suffix), _TYPES[".js"])
+
+
 def load_static() -> dict[str, Representation]:
     assets: dict[str, Representation] = {
-        CSS_URL: Representation(_stylesheet(), _TYPES[".css"]),
-        "/static/main.js": Representation((PWA_DIR / "main.js").read_bytes(), _TYPES[".js"]),
+        CSS_URL: Representation(compact(_stylesheet()), _TYPES[".css"]),
+        "/static/main.js": _script(PWA_DIR / "main.js"),
     }
     # The outbox code is shared with the service worker, which is a classic
     # script; pages import it as a module with this one export added.
-    outbox = (SERVICE_WORKER_DIR / "outbox.js").read_bytes() + b"\nexport { Outbox }\n"
-    assets["/static/outbox.js"] = Representation(outbox, _TYPES[".js"])
+    assets["/static/outbox.js"] = _script(
+        SERVICE_WORKER_DIR / "outbox.js", b"\nexport { Outbox }\n"
+    )
     for path in sorted((PWA_DIR / "components").glob("*/*.js")):
         url = f"/static/components/{path.parent.name}/{path.name}"
-        assets[url] = Representation(path.read_bytes(), _TYPES[".js"])
+        assets[url] = _script(path)
     for path in sorted((PWA_DIR / "icons").glob("*")):
         if path.suffix in {".png", ".svg"}:
             assets[f"/static/icons/{path.name}"] = Representation(
                 path.read_bytes(), _media_type(path)
             )
+    for path in sorted(DISGUISE_DIR.glob("*.js")) + sorted(DISGUISE_DIR.glob("*.css")):
+        assets[f"/static/disguise/{path.name}"] = Representation(
+            compact(path.read_bytes()), _media_type(path)
+        )
+    for path in sorted((DISGUISE_DIR / "icons").glob("*.png")):
+        assets[f"/static/disguise/icons/{path.name}"] = Representation(
+            path.read_bytes(), _media_type(path)
+        )
     return assets
+
+
+def disguises() -> dict[str, Representation]:
+    """Each disguise's page and manifest, by address."""
+    files: dict[str, Representation] = {}
+    for disguise in DISGUISES:
+        icons = f"/static/disguise/icons/{disguise.name}"
+        document = {
+            "id": disguise.url,
+            "name": disguise.title,
+            "short_name": disguise.title,
+            "description": disguise.description,
+            # ?app=1 tells the page it was opened as the installed app.
+            "start_url": f"{disguise.url}?app=1",
+            "scope": "/",
+            "display": "standalone",
+            "theme_color": disguise.colour,
+            "background_color": disguise.colour,
+            "icons": [
+                {"src": f"{icons}-192.png", "sizes": "192x192", "type": "image/png"},
+                {"src": f"{icons}-512.png", "sizes": "512x512", "type": "image/png"},
+                {
+                    "src": f"{icons}-maskable-512.png",
+                    "sizes": "512x512",
+                    "type": "image/png",
+                    "purpose": "maskable",
+                },
+            ],
+        }
+        body = json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8")
+        files[disguise.manifest_url] = Representation(body, "application/manifest+json")
+        page = (DISGUISE_DIR / f"{disguise.name}.html").read_bytes()
+        files[disguise.url] = Representation(page, "text/html; charset=utf-8")
+    return files
 
 
 def manifest() -> Representation:

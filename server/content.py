@@ -33,6 +33,7 @@ PAGE_PATHS: dict[str, str] = {
     "safety": "p/6",
     "help": "p/7",
     "privacy": "p/8",
+    "install": "p/9",
     "check": "q",
 }
 

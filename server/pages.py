@@ -51,6 +51,12 @@ async def root(request: Request) -> Response:
     return RedirectResponse(f"/{code}/", status_code=303, headers={"Vary": "Accept-Language"})
 
 
+async def install_root(request: Request) -> Response:
+    """/install: the disguised-install page, in the browser's language."""
+    code = negotiate(request.headers.get("accept-language"))
+    return RedirectResponse(f"/{code}/p/9", status_code=303, headers={"Vary": "Accept-Language"})
+
+
 async def language_root(request: Request) -> Response:
     code = known_language(request)
     return RedirectResponse(f"/{code}/", status_code=301)

@@ -36,6 +36,7 @@ TITLE_NUMBERS: dict[str, int] = {
     "help": 7,
     "check": 8,
     "privacy": 9,
+    "install": 10,
 }
 
 # Which template and layout each page uses.
@@ -49,6 +50,7 @@ PAGE_TEMPLATES: dict[str, tuple[str, str]] = {
     "safety": ("page.html", "plain"),
     "help": ("help.html", "plain"),
     "privacy": ("page.html", "plain"),
+    "install": ("install.html", "plain"),
     "check": ("check.html", "plain"),
 }
 
@@ -73,6 +75,7 @@ def _nav(_: Callable[[str], str]) -> list[tuple[str, str]]:
         ("rights", _("Your rights")),
         ("find", _("Find a centre")),
         ("safety", _("Stay safe")),
+        ("install", _("Install it in disguise")),
     ]
 
 

@@ -41,3 +41,16 @@ def test_the_self_check_result_passes_axe(axe_page, live_server):  # type: ignor
     axe_page.add_script_tag(path=str(AXE))
     violations = axe_page.evaluate("async () => (await axe.run()).violations")
     assert violations == []
+
+
+def test_the_disguises_pass_axe(axe_page, live_server):  # type: ignore[no-untyped-def]
+    problems = {}
+    for path in ("/calculator", "/notes"):
+        axe_page.goto(f"{live_server.url}{path}")
+        axe_page.add_script_tag(path=str(AXE))
+        result = axe_page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        )
+        if result:
+            problems[path] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result]
+    assert not problems, problems

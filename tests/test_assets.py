@@ -101,3 +101,20 @@ def test_unknown_static_files_are_404(client) -> None:  # type: ignore[no-untype
         "/static/templates/base.html",
     ):
         assert client.get(path).status_code == 404, path
+
+
+def test_scripts_are_served_without_comment_lines_or_indentation() -> None:
+    from server.assets import compact
+
+    source = b"""/**
+ * A doc comment.
+ */
+// a line comment
+export function f (a) {
+  // inside
+  return a * 2 /* kept: not a whole line */
+}
+"""
+    assert compact(source) == (
+        b"export function f (a) {\nreturn a * 2 /* kept: not a whole line */\n}\n"
+    )

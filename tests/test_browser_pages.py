@@ -20,8 +20,12 @@ def test_self_check_answers_at_once_and_stores_nothing(page, live_server, yes, r
     assert shown.is_visible()
     assert page.evaluate("document.activeElement.id") == f"result-{result}"
     assert page.url == f"{live_server.url}/de/q"
-    stored = page.evaluate("() => [localStorage.length, sessionStorage.length, document.cookie]")
-    assert stored == [0, 0, ""]
+    # Nothing of the answers is kept: only the app's own trail of addresses.
+    stored = page.evaluate(
+        "() => [localStorage.length, Object.keys(sessionStorage), document.cookie]"
+    )
+    assert stored == [0, ["app-trail"], ""]
+    assert page.evaluate("() => sessionStorage.getItem('app-trail')") == '["/de/q"]'
     page.locator("button[type=reset]").click()
     assert shown.is_hidden()
     assert page.locator("input:checked").count() == 0
@@ -87,9 +91,18 @@ def test_emergency_numbers_are_one_tap_away(page, live_server):  # type: ignore[
     assert page.locator('header a[href="tel:112"]').is_visible()
 
 
-def test_the_quick_exit_is_the_first_thing_keyboard_focus_reaches(page, live_server):  # type: ignore[no-untyped-def]
+def test_the_quick_exit_is_the_first_thing_keyboard_focus_reaches(page, live_server, neutral_site):  # type: ignore[no-untyped-def]
     page.goto(f"{live_server.url}/en/")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.hasAttribute('data-quick-exit')")
+    assert page.evaluate("document.activeElement.hasAttribute('data-quick-exit-link')")
+    assert page.locator("[data-quick-exit-link]").is_visible()  # shown while focused
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.outerHTML")
+    assert "data-quick-exit=" in focused, focused
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
+    # Enter on the first stop leaves.
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(neutral_site)

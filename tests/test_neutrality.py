@@ -152,3 +152,38 @@ def test_installed_name_is_neutral(client) -> None:  # type: ignore[no-untyped-d
     manifest = json.loads(client.get("/manifest.webmanifest").text)
     for field in ("name", "short_name", "description", "id", "start_url"):
         assert_neutral(str(manifest[field]), f"manifest {field}")
+
+
+DISGUISE_WORDS = ["haven", "info", "help", "hulp", "aide", "hilfe", "exit", "unlock", "code"]
+
+
+def test_each_disguise_is_neutral_everywhere(client) -> None:  # type: ignore[no-untyped-def]
+    """Manifest, page, script and style of a disguise never name the app or its purpose."""
+    ids = set()
+    for name in ("calculator", "notes"):
+        manifest = json.loads(client.get(f"/{name}.webmanifest").text)
+        ids.add(manifest["id"])
+        assert manifest["id"] == f"/{name}"  # stable for ever: see server/assets.py
+        assert manifest["start_url"].startswith(f"/{name}")
+        assert manifest["scope"] == "/" and manifest["display"] == "standalone"
+        for field in ("name", "short_name", "description", "id", "start_url"):
+            assert_neutral(str(manifest[field]), f"{name} manifest {field}")
+            assert not any(word in str(manifest[field]).lower() for word in DISGUISE_WORDS)
+        page = client.get(f"/{name}")
+        assert page.status_code == 200
+        assert f'<link rel="manifest" href="/{name}.webmanifest">' in page.text
+        title = title_of(page.text)
+        assert title == manifest["name"]
+        visible = re.sub(r"<[^>]+>", " ", page.text.split("<body", 1)[1]).lower()
+        assert_neutral(visible, f"{name} page")
+        for icon in manifest["icons"]:
+            assert client.get(icon["src"]).headers["content-type"] == "image/png"
+    assert len(ids) == 2
+
+
+def test_install_lists_the_disguises(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/install", headers={"Accept-Language": "fr-BE"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/fr/p/9"
+    page = client.get("/fr/p/9").text
+    assert 'href="/calculator"' in page and 'href="/notes"' in page
+    assert_neutral(title_of(page), "install title")

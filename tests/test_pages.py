@@ -39,7 +39,11 @@ def test_every_page_renders(client, lang: str, key: str) -> None:  # type: ignor
     assert f'<html lang="{lang}" dir="ltr">' in html
     for other in LANGUAGES:
         assert f'hreflang="{other}"' in html
-    assert html.count("data-quick-exit") == 1
+    # One exit button, one exit skip link (the first thing focus reaches), one status.
+    assert html.count("data-quick-exit ") == 1
+    assert html.count("data-quick-exit-link") == 1
+    assert html.index("data-quick-exit-link") < html.index("data-quick-exit ")
+    assert html.count("data-quick-exit-status") == 1
     assert 'href="tel:101"' in html and 'href="tel:112"' in html
     assert 'id="languages"' in html
 

@@ -1,18 +1,51 @@
 /**
- * Quick exit: the page disappears in the same frame as the click, then the
- * current history entry is replaced by a neutral site, so Back does not
- * return here. Without JavaScript the control is a plain link to that site.
+ * Quick exit. Triggers: the exit button at the top of every screen, the skip
+ * link that keyboard focus reaches first, Shift pressed three times within
+ * five seconds (alone, not with another key), and Escape pressed twice
+ * outside a text field or dialog.
+ *
+ * In the same frame as the trigger the page is hidden; then what must not
+ * stay is wiped (forms, sessionStorage) and the current history entry is
+ * replaced: by the operator's neutral site when online, by the neutral page
+ * the service worker keeps when offline, or by the disguise's own screen
+ * inside the installed disguise. The outbox in IndexedDB is never touched.
+ *
+ * While the page is hidden (task switcher, another app) its content is
+ * covered; the installed disguise locks instead. A page restored from the
+ * back/forward cache leaves at once.
  */
+import { Lock } from '../../disguise/lock.js'
+
+const WINDOW_MS = 5000
+const TEXT_INPUTS = /^(text|search|email|tel|url|password|number|date|time|datetime-local|month|week)$/
+
+function isTextField (target) {
+  if (!(target instanceof Element)) return false
+  if (target.isContentEditable) return true
+  if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true
+  return target instanceof HTMLInputElement && TEXT_INPUTS.test(target.type || 'text')
+}
+
+function inDialog (target) {
+  return target instanceof Element && Boolean(target.closest('dialog, [role="dialog"], [aria-modal="true"]'))
+}
+
 export class QuickExit {
   static moduleName = 'quick-exit'
+  static started = false
 
-  /**
-   * @param {HTMLAnchorElement} $root - the exit link
-   * @param {{ url?: string }} [config]
-   */
-  constructor ($root, config = {}) {
+  /** @param {HTMLAnchorElement} $root - the exit button (a link to the neutral site) */
+  constructor ($root) {
     this.$root = $root
-    this.url = config.url || $root.href
+    this.url = $root.href
+    this.offlineUrl = $root.dataset.offlineUrl || '/calculator'
+    this.$status = document.querySelector('[data-quick-exit-status]')
+    this.texts = {
+      once: $root.dataset.i18nShiftOnce || '',
+      twice: $root.dataset.i18nShiftTwice || '',
+      cancelled: $root.dataset.i18nShiftCancelled || ''
+    }
+    this.resetKeys()
   }
 
   init () {
@@ -20,26 +53,160 @@ export class QuickExit {
       event.preventDefault()
       this.exit()
     })
-    // A page brought back from the back/forward cache after an exit must not
-    // show its content again.
+    if (QuickExit.started) return
+    QuickExit.started = true
+    for (const $link of document.querySelectorAll('[data-quick-exit-link]')) {
+      $link.addEventListener('click', (event) => {
+        event.preventDefault()
+        this.exit()
+      })
+    }
+    document.addEventListener('keydown', (event) => this.keydown(event), true)
+    document.addEventListener('keyup', (event) => this.keyup(event), true)
     window.addEventListener('pageshow', (event) => {
-      if (event.persisted && document.documentElement.classList.contains('is-exiting')) {
-        window.location.replace(this.url)
-      }
+      // Brought back from the back/forward cache: never show the content again.
+      if (event.persisted) this.exit()
     })
+    document.addEventListener('visibilitychange', () => this.visibility())
+    if (Lock.inShell()) {
+      // Inside the installed disguise the app is only shown once unlocked,
+      // and goes back to the disguise after a while without use.
+      if (!Lock.unlocked()) {
+        this.exit()
+        return
+      }
+      this.watchIdle(Lock.read().idleMinutes)
+    }
+  }
+
+  watchIdle (minutes) {
+    const limit = Math.max(1, Number(minutes) || 5) * 60 * 1000
+    let timer = setTimeout(() => this.exit(), limit)
+    const restart = () => {
+      clearTimeout(timer)
+      timer = setTimeout(() => this.exit(), limit)
+    }
+    for (const type of ['pointerdown', 'keydown', 'scroll', 'touchstart', 'input']) {
+      window.addEventListener(type, restart, { passive: true, capture: true })
+    }
+  }
+
+  // --- keys ----------------------------------------------------------------
+
+  resetKeys () {
+    this.shiftHeld = false
+    this.combined = false
+    this.shiftCount = 0
+    this.shiftStarted = 0
+    this.escapeCount = 0
+    this.escapeStarted = 0
+    clearTimeout(this.shiftTimer)
+  }
+
+  keydown (event) {
+    if (event.key === 'Shift') {
+      if (!event.repeat) {
+        this.shiftHeld = true
+        this.combined = false
+      }
+      return
+    }
+    // Any other key breaks a Shift sequence (and marks a held Shift as combined).
+    if (this.shiftHeld) this.combined = true
+    if (this.shiftCount > 0) this.cancelShift(false)
+    if (event.key === 'Escape' && !event.repeat) {
+      if (isTextField(event.target) || inDialog(event.target)) {
+        this.escapeCount = 0
+        return
+      }
+      const now = Date.now()
+      if (this.escapeCount === 0 || now - this.escapeStarted > WINDOW_MS) {
+        this.escapeCount = 0
+        this.escapeStarted = now
+      }
+      this.escapeCount += 1
+      if (this.escapeCount >= 2) {
+        event.preventDefault()
+        this.exit()
+      }
+    } else {
+      this.escapeCount = 0
+    }
+  }
+
+  keyup (event) {
+    if (event.key !== 'Shift') return
+    const alone = this.shiftHeld && !this.combined && !event.ctrlKey && !event.altKey && !event.metaKey
+    this.shiftHeld = false
+    if (!alone) {
+      this.cancelShift(false)
+      return
+    }
+    const now = Date.now()
+    if (this.shiftCount === 0 || now - this.shiftStarted > WINDOW_MS) {
+      this.shiftCount = 0
+      this.shiftStarted = now
+    }
+    this.shiftCount += 1
+    if (this.shiftCount >= 3) {
+      this.exit()
+      return
+    }
+    this.say(this.shiftCount === 1 ? this.texts.once : this.texts.twice)
+    clearTimeout(this.shiftTimer)
+    this.shiftTimer = setTimeout(() => this.cancelShift(true), WINDOW_MS - (now - this.shiftStarted))
+  }
+
+  cancelShift (announce) {
+    const had = this.shiftCount > 0
+    this.shiftCount = 0
+    clearTimeout(this.shiftTimer)
+    if (announce && had) this.say(this.texts.cancelled)
+  }
+
+  say (text) {
+    if (!this.$status) return
+    // Cleared first, so the same words are announced again.
+    this.$status.textContent = ''
+    requestAnimationFrame(() => { this.$status.textContent = text })
+  }
+
+  // --- leaving -------------------------------------------------------------
+
+  destination () {
+    if (Lock.inShell()) return `${Lock.disguiseUrl()}?app=1`
+    return navigator.onLine ? this.url : this.offlineUrl
   }
 
   exit () {
-    // Hiding first: the class is applied before the next paint, so nothing of
-    // the page is drawn again, whatever the navigation takes.
+    // Hidden first: the class applies before the next paint.
     document.documentElement.classList.add('is-exiting')
     document.title = '\u200b'
+    const destination = this.destination()
     for (const form of document.forms) form.reset()
+    for (const $field of document.querySelectorAll('input, textarea')) {
+      if ($field.type === 'checkbox' || $field.type === 'radio') $field.checked = false
+      else if ($field.type !== 'hidden' && $field.type !== 'submit') $field.value = ''
+    }
+    Lock.lockNow()
     try {
       window.sessionStorage.clear()
     } catch {
       // Storage may be blocked; there is then nothing in it to clear.
     }
-    window.location.replace(this.url)
+    window.location.replace(destination)
+  }
+
+  visibility () {
+    if (document.visibilityState === 'hidden') {
+      if (Lock.inShell()) {
+        // The installed disguise locks whenever it leaves the screen.
+        this.exit()
+        return
+      }
+      document.documentElement.classList.add('is-covered')
+    } else {
+      document.documentElement.classList.remove('is-covered')
+    }
   }
 }

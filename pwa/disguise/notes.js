@@ -1,0 +1,123 @@
+/**
+ * A working notes app; notes are kept only on this phone (localStorage).
+ * Saving a note whose title is the unlock code opens the app instead, and
+ * that note is not kept. "Erase all notes" also forgets the unlock code.
+ */
+import { Lock } from './lock.js'
+import { openApp, startShell } from './shell.js'
+
+const NOTES_KEY = 'app-notes'
+const TEXTS = {
+  en: { notes: 'Notes', new: 'New note', empty: 'No notes yet.', more: 'More', erase: 'Erase all notes', title: 'Title', body: 'Note', save: 'Save', back: 'Back', delete: 'Delete', untitled: 'Untitled', confirm: 'Erase all notes? This cannot be undone.' },
+  nl: { notes: 'Notities', new: 'Nieuwe notitie', empty: 'Nog geen notities.', more: 'Meer', erase: 'Alle notities wissen', title: 'Titel', body: 'Notitie', save: 'Bewaren', back: 'Terug', delete: 'Verwijderen', untitled: 'Zonder titel', confirm: 'Alle notities wissen? Dit kan niet ongedaan worden.' },
+  fr: { notes: 'Notes', new: 'Nouvelle note', empty: 'Pas encore de notes.', more: 'Plus', erase: 'Effacer toutes les notes', title: 'Titre', body: 'Note', save: 'Enregistrer', back: 'Retour', delete: 'Supprimer', untitled: 'Sans titre', confirm: 'Effacer toutes les notes ? C\u2019est définitif.' },
+  de: { notes: 'Notizen', new: 'Neue Notiz', empty: 'Noch keine Notizen.', more: 'Mehr', erase: 'Alle Notizen löschen', title: 'Titel', body: 'Notiz', save: 'Speichern', back: 'Zurück', delete: 'Löschen', untitled: 'Ohne Titel', confirm: 'Alle Notizen löschen? Das lässt sich nicht rückgängig machen.' }
+}
+
+function language () {
+  const lock = Lock.read()
+  const wanted = (lock && lock.lang) || (navigator.language || 'en').slice(0, 2)
+  return TEXTS[wanted] ? wanted : 'en'
+}
+
+function load () {
+  try {
+    const notes = JSON.parse(window.localStorage.getItem(NOTES_KEY) || '[]')
+    return Array.isArray(notes) ? notes : []
+  } catch {
+    return []
+  }
+}
+
+function store (notes) {
+  window.localStorage.setItem(NOTES_KEY, JSON.stringify(notes))
+}
+
+class Notes {
+  constructor () {
+    this.lang = language()
+    this.text = TEXTS[this.lang]
+    this.$list = document.querySelector('[data-list]')
+    this.$empty = document.querySelector('[data-empty]')
+    this.$listView = document.querySelector('[data-view="list"]')
+    this.$form = document.querySelector('[data-view="edit"]')
+    this.editing = null
+  }
+
+  init () {
+    document.documentElement.lang = this.lang
+    for (const $item of document.querySelectorAll('[data-text]')) {
+      $item.textContent = this.text[$item.dataset.text]
+    }
+    document.title = this.text.notes
+    document.querySelector('[data-action="new"]').addEventListener('click', () => this.edit(null))
+    document.querySelector('[data-action="back"]').addEventListener('click', () => this.list())
+    document.querySelector('[data-action="delete"]').addEventListener('click', () => this.remove())
+    document.querySelector('[data-action="erase"]').addEventListener('click', () => this.erase())
+    this.$form.addEventListener('submit', (event) => {
+      event.preventDefault()
+      this.save()
+    })
+    this.list()
+  }
+
+  list () {
+    this.$form.hidden = true
+    this.$listView.hidden = false
+    const notes = load().sort((a, b) => b.updated - a.updated)
+    this.$list.replaceChildren(...notes.map((note) => {
+      const $item = document.createElement('li')
+      const $button = document.createElement('button')
+      $button.type = 'button'
+      $button.className = 'notes__item'
+      $button.textContent = note.title || this.text.untitled
+      $button.addEventListener('click', () => this.edit(note.id))
+      $item.append($button)
+      return $item
+    }))
+    this.$empty.hidden = notes.length > 0
+  }
+
+  edit (id) {
+    const note = load().find((item) => item.id === id)
+    this.editing = note ? note.id : null
+    this.$form.elements.title.value = note ? note.title : ''
+    this.$form.elements.body.value = note ? note.body : ''
+    this.$listView.hidden = true
+    this.$form.hidden = false
+    this.$form.elements.title.focus()
+  }
+
+  async save () {
+    const title = this.$form.elements.title.value.trim()
+    const body = this.$form.elements.body.value
+    if (title && Lock.read() && await Lock.matches(title)) {
+      // The code opens the app; nothing of it is kept as a note.
+      this.$form.reset()
+      openApp()
+      return
+    }
+    const notes = load()
+    const now = Date.now()
+    const existing = notes.find((item) => item.id === this.editing)
+    if (existing) Object.assign(existing, { title, body, updated: now })
+    else notes.push({ id: crypto.randomUUID(), title, body, updated: now })
+    store(notes)
+    this.list()
+  }
+
+  remove () {
+    store(load().filter((item) => item.id !== this.editing))
+    this.list()
+  }
+
+  erase () {
+    if (!window.confirm(this.text.confirm)) return
+    Lock.reset()
+    window.localStorage.removeItem(NOTES_KEY)
+    this.list()
+  }
+}
+
+startShell()
+new Notes().init()
