@@ -112,7 +112,7 @@ class PushSender:
         self.base_delay = base_delay
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Task[Any]] = set()
         self.sent = 0
         self.failed = 0
 
@@ -131,13 +131,19 @@ class PushSender:
             self._session = None
 
     async def request_arrived(self, stored: StoredRequest) -> None:
-        """The intake hook: tell the centre's devices, in the background."""
-        self.notify_soon(stored.centre)
+        """The intake hook. Intake already runs it in a task of its own, after the
+        acknowledgement; it is tracked here so that stopping can cancel it."""
+        self._track(asyncio.current_task())
+        await self.notify(stored.centre)
 
     def notify_soon(self, centre: str) -> None:
-        task = asyncio.create_task(self.notify(centre))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        """Tell a centre's devices in the background (a transfer, say)."""
+        self._track(asyncio.create_task(self.notify(centre)))
+
+    def _track(self, task: asyncio.Task[Any] | None) -> None:
+        if task is not None:
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
 
     async def notify(self, centre: str) -> None:
         try:

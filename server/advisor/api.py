@@ -21,10 +21,8 @@ from ..bodies import read_limited
 from ..storage.casework import (
     CaseRow,
     audit,
-    count_cases,
     events_of,
     get_case,
-    list_cases,
     remove_subscription,
     save_subscription,
 )
@@ -41,7 +39,7 @@ from .common import (
     scope_of,
 )
 from .sessions import Current, is_loopback
-from .views import PER_PAGE, inbox_filters
+from .views import read_inbox
 
 MAX_SUBSCRIPTION = 4096
 MAX_ENDPOINT = 2048
@@ -71,28 +69,17 @@ def _case_json(request: Request, case: CaseRow) -> dict[str, Any]:
 
 @guarded(api=True)
 async def list_requests(request: Request, current: Current, form: dict[str, str]) -> Response:
-    filters = inbox_filters(request, current)
-    if isinstance(filters, str):
-        return json_error(400, "invalid_query", filters)
-    status, centre, page = filters
+    found = await read_inbox(request, current)
+    if isinstance(found, str):
+        return json_error(400, "invalid_query", found)
     state = request.app.state
-    scope = scope_of(current)
-    cases = await list_cases(
-        state.db,
-        scope,
-        status=None if status == "all" else status,
-        centre=centre,
-        limit=PER_PAGE + 1,
-        offset=(page - 1) * PER_PAGE,
-    )
-    counts = await count_cases(state.db, scope, centre=centre)
     await audit(state.db, now=now(request), advisor_id=current.advisor.id, action="api_list")
     return JSONResponse(
         {
-            "requests": [_case_json(request, case) for case in cases[:PER_PAGE]],
-            "counts": counts,
-            "page": page,
-            "next_page": page + 1 if len(cases) > PER_PAGE else None,
+            "requests": [_case_json(request, case) for case in found.cases],
+            "counts": found.counts,
+            "page": found.page,
+            "next_page": found.page + 1 if found.has_next else None,
         },
         headers=NO_STORE,
     )

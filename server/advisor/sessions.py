@@ -43,6 +43,7 @@ TOUCH_EVERY = dt.timedelta(seconds=60)
 KEY_FILE = "session-key"
 SESSION_COOKIE = "haven-advisor"
 LOGIN_COOKIE = "haven-login"
+LOGIN_COOKIE_SECONDS = 3600  # the sign-in form's nonce
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 
@@ -119,16 +120,56 @@ class Sessions:
         self._csrf = URLSafeSerializer(key, salt="haven.advisor.csrf")
         self._login = URLSafeSerializer(key, salt="haven.advisor.login")
 
-    # --- the session cookie ---------------------------------------------------
+    # --- the two cookies: signed values, HttpOnly, SameSite=Strict, Path=/ -----
 
-    def _session_id(self, request: Request) -> str | None:
-        value = request.cookies.get(cookie_name(request, SESSION_COOKIE))
+    def _read(self, request: Request, name: str) -> str | None:
+        """The value of a cookie this class set, if its signature holds."""
+        value = request.cookies.get(cookie_name(request, name))
         if not value:
             return None
         try:
             return self._signer.unsign(value).decode("ascii")
         except (BadSignature, UnicodeDecodeError):
             return None
+
+    def _write(
+        self, request: Request, response: Response, name: str, value: str, max_age: int
+    ) -> None:
+        response.set_cookie(
+            cookie_name(request, name),
+            self._signer.sign(value).decode("ascii"),
+            max_age=max_age,
+            path="/",
+            secure=is_secure(request),
+            httponly=True,
+            samesite="strict",
+        )
+
+    @staticmethod
+    def _delete(request: Request, response: Response, name: str) -> None:
+        response.delete_cookie(
+            cookie_name(request, name),
+            path="/",
+            secure=is_secure(request),
+            httponly=True,
+            samesite="strict",
+        )
+
+    @staticmethod
+    def _token_holds(serializer: URLSafeSerializer, token: str | None, expected: str) -> bool:
+        """Whether ``token`` is ``expected``, signed by ``serializer``."""
+        if not token:
+            return False
+        try:
+            value = serializer.loads(token)
+        except BadSignature:
+            return False
+        return isinstance(value, str) and hmac.compare_digest(value, expected)
+
+    # --- the session ----------------------------------------------------------
+
+    def _session_id(self, request: Request) -> str | None:
+        return self._read(request, SESSION_COOKIE)
 
     async def current(self, request: Request, now: dt.datetime) -> Current | None:
         """The live session of this request, if any; expired ones are revoked here."""
@@ -160,14 +201,8 @@ class Sessions:
         await purge_sessions(self.db, now - ABSOLUTE_TIMEOUT)
         session_id = secrets.token_urlsafe(32)
         await create_session(self.db, id_hash=_hash(session_id), advisor_id=advisor.id, now=now)
-        response.set_cookie(
-            cookie_name(request, SESSION_COOKIE),
-            self._signer.sign(session_id).decode("ascii"),
-            max_age=int(ABSOLUTE_TIMEOUT.total_seconds()),
-            path="/",
-            secure=is_secure(request),
-            httponly=True,
-            samesite="strict",
+        self._write(
+            request, response, SESSION_COOKIE, session_id, int(ABSOLUTE_TIMEOUT.total_seconds())
         )
         self.forget_login(request, response)
 
@@ -175,31 +210,19 @@ class Sessions:
         session_id = self._session_id(request)
         if session_id is not None:
             await revoke_session(self.db, _hash(session_id), now)
-        response.delete_cookie(
-            cookie_name(request, SESSION_COOKIE),
-            path="/",
-            secure=is_secure(request),
-            httponly=True,
-            samesite="strict",
-        )
+        self._delete(request, response, SESSION_COOKIE)
 
     # --- CSRF -----------------------------------------------------------------
 
     def csrf_ok(self, current: Current, token: str | None) -> bool:
-        if not token:
-            return False
-        try:
-            value = self._csrf.loads(token)
-        except BadSignature:
-            return False
-        return isinstance(value, str) and hmac.compare_digest(value, current.session.id_hash)
+        return self._token_holds(self._csrf, token, current.session.id_hash)
 
     # The login form has no session yet: its token is bound to a random nonce
     # kept in a short-lived cookie of its own (a double submit, signed).
 
     def login_nonce(self, request: Request) -> tuple[str, bool]:
         """The login form's nonce, and whether it is new (its cookie must be set)."""
-        nonce = self._login_nonce(request)
+        nonce = self._read(request, LOGIN_COOKIE)
         if nonce is not None:
             return nonce, False
         return secrets.token_urlsafe(16), True
@@ -208,40 +231,11 @@ class Sessions:
         return self._login.dumps(nonce)
 
     def set_login_cookie(self, request: Request, response: Response, nonce: str) -> None:
-        response.set_cookie(
-            cookie_name(request, LOGIN_COOKIE),
-            self._signer.sign(nonce).decode("ascii"),
-            max_age=3600,
-            path="/",
-            secure=is_secure(request),
-            httponly=True,
-            samesite="strict",
-        )
-
-    def _login_nonce(self, request: Request) -> str | None:
-        value = request.cookies.get(cookie_name(request, LOGIN_COOKIE))
-        if not value:
-            return None
-        try:
-            return self._signer.unsign(value).decode("ascii")
-        except (BadSignature, UnicodeDecodeError):
-            return None
+        self._write(request, response, LOGIN_COOKIE, nonce, LOGIN_COOKIE_SECONDS)
 
     def login_token_ok(self, request: Request, token: str | None) -> bool:
-        nonce = self._login_nonce(request)
-        if nonce is None or not token:
-            return False
-        try:
-            value = self._login.loads(token)
-        except BadSignature:
-            return False
-        return isinstance(value, str) and hmac.compare_digest(value, nonce)
+        nonce = self._read(request, LOGIN_COOKIE)
+        return nonce is not None and self._token_holds(self._login, token, nonce)
 
     def forget_login(self, request: Request, response: Response) -> None:
-        response.delete_cookie(
-            cookie_name(request, LOGIN_COOKIE),
-            path="/",
-            secure=is_secure(request),
-            httponly=True,
-            samesite="strict",
-        )
+        self._delete(request, response, LOGIN_COOKIE)

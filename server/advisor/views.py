@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from ..storage.advisors import Advisor, find_advisor, normalise_email, use_totp_
 from ..storage.casework import (
     OUTCOMES,
     CaseClosed,
+    CaseRow,
     audit,
     count_audit,
     count_cases,
@@ -232,35 +234,57 @@ def inbox_filters(request: Request, current: Current) -> tuple[str, str | None, 
     return status, centre, page
 
 
-@guarded()
-async def inbox(request: Request, current: Current, form: dict[str, str]) -> Response:
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of a viewer's inbox, as the query asked for it."""
+
+    status: str
+    centre: str | None
+    page: int
+    cases: list[CaseRow]
+    counts: dict[str, int]
+    has_next: bool
+
+
+async def read_inbox(request: Request, current: Current) -> InboxPage | str:
+    """The page of the inbox the query asks for (the dashboard's and the JSON's),
+    or the text of what is wrong with the query."""
     filters = inbox_filters(request, current)
     if isinstance(filters, str):
-        return error_page(request, 400, filters, current)
+        return filters
     status, centre, page = filters
-    state = request.app.state
+    db = request.app.state.db
     scope = scope_of(current)
     cases = await list_cases(
-        state.db,
+        db,
         scope,
         status=None if status == "all" else status,
         centre=centre,
-        limit=PER_PAGE + 1,
+        limit=PER_PAGE + 1,  # one more, to know whether there is a next page
         offset=(page - 1) * PER_PAGE,
     )
-    counts = await count_cases(state.db, scope, centre=centre)
-    rows = [(case, open_case(state.inbox_key, case)) for case in cases[:PER_PAGE]]
+    counts = await count_cases(db, scope, centre=centre)
+    return InboxPage(status, centre, page, cases[:PER_PAGE], counts, len(cases) > PER_PAGE)
+
+
+@guarded()
+async def inbox(request: Request, current: Current, form: dict[str, str]) -> Response:
+    found = await read_inbox(request, current)
+    if isinstance(found, str):
+        return error_page(request, 400, found, current)
+    state = request.app.state
+    rows = [(case, open_case(state.inbox_key, case)) for case in found.cases]
     await audit(state.db, now=now(request), advisor_id=current.advisor.id, action="view_inbox")
     return html(
         request,
         "inbox.html",
         current=current,
         rows=rows,
-        counts=counts,
-        filter_status=status,
-        centre=centre,
-        page=page,
-        has_next=len(cases) > PER_PAGE,
+        counts=found.counts,
+        filter_status=found.status,
+        centre=found.centre,
+        page=found.page,
+        has_next=found.has_next,
         done=request.query_params.get("done"),
     )
 
