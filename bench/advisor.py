@@ -215,30 +215,13 @@ def push_latency(count: int = 50) -> bool:
     import subprocess
 
     import httpx
+    from advisors import add_by_command
     from pushservice import FakePushService
 
     with tempfile.TemporaryDirectory() as folder, FakePushService() as push:
         env = {**os.environ, "HAVEN_DATA_DIR": folder, "HAVEN_REQUEST_RATE": "100000/60"}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "advisor",
-                "add",
-                "--centre",
-                "payoke",
-                "--email",
-                "anna@payoke.be",
-                "--password-stdin",
-            ],
-            input=PASSWORD + "\n",
-            text=True,
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+        added = add_by_command(Path(folder), "anna@payoke.be", "payoke")
+        assert added.returncode == 0, added.stderr
         server = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", "0"],
             stdout=subprocess.PIPE,

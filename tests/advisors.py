@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,7 @@ from server.security.ratelimit import RateLimiter
 from server.settings import Settings
 from server.storage.advisors import create_advisor
 
+ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a long enough passphrase 42"
 ORIGIN = "https://testserver"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -95,17 +99,23 @@ class Desk:
         assert match, response.text
         return match.group(1)
 
+    def submit_login(
+        self, email: str, password: str = PASSWORD, *, origin: str = ORIGIN, **fields: str
+    ) -> httpx.Response:
+        """Fill in and send the sign-in form in the browser the client stands for now."""
+        token = self.login_token()
+        return self.client.post(
+            "/advisor/login",
+            data={"csrf": token, "email": email, "password": password, **fields},
+            headers={"Origin": origin},
+            follow_redirects=False,
+        )
+
     def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
         """Sign in from a fresh browser, which then stands for ``email``."""
         self.jars.pop(email, None)
         self.use(email)
-        token = self.login_token()
-        response = self.client.post(
-            "/advisor/login",
-            data={"csrf": token, "email": email, "password": password, "next": "/advisor/"},
-            headers={"Origin": ORIGIN},
-            follow_redirects=False,
-        )
+        response = self.submit_login(email, password, next="/advisor/")
         self.keep(email)
         if response.status_code == 303:
             page = self.client.get("/advisor/")
@@ -202,6 +212,36 @@ class Desk:
         assert response.status_code == 201, response.text
         reference: str = response.json()["reference"]
         return reference
+
+
+def add_by_command(data_dir: Path, email: str, centre: str) -> subprocess.CompletedProcess[str]:
+    """`haven advisor add` run as an operator would, against ``data_dir``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "advisor",
+            "add",
+            "--centre",
+            centre,
+            "--email",
+            email,
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"HAVEN_DATA_DIR": str(data_dir), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        check=False,
+    )
+
+
+def login_error(response: httpx.Response) -> str:
+    """The error the sign-in form shows, or "" if none."""
+    match = re.search(r'<p class="error" role="alert"[^>]*>(.*?)</p>', response.text)
+    return match.group(1) if match else ""
 
 
 def make_settings(tmp_path: Path, **overrides: str) -> Settings:

@@ -16,25 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 from advisors import Desk, make_desk
+from helpers import CHROMIUM, CHROMIUM_ARGS
 from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
 
-CHROMIUM = "/usr/bin/chromium"
-# Keep Chromium off every network but loopback: no update checks, no lookups.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-domain-reliability",
-    "--dns-prefetch-disable",
-]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -1,4 +1,4 @@
-"""Small helpers shared by the browser tests."""
+"""Small helpers shared by the browser tests and the benchmarks that drive Chromium."""
 
 from __future__ import annotations
 
@@ -8,6 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from server.content import PAGE_PATHS
+
+CHROMIUM = "/usr/bin/chromium"
+# Keep Chromium off every network but loopback: no update checks, no lookups.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--dns-prefetch-disable",
+]
 
 CACHED_COUNT = """async (lang) => {
   if (!navigator.serviceWorker || !navigator.serviceWorker.controller) return -1;

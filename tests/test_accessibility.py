@@ -21,17 +21,24 @@ def axe_page(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_no_axe_violations(axe_page, live_server, lang):  # type: ignore[no-untyped-def]
+def violations(page, paths: list[str], base: str) -> dict[str, list[object]]:  # type: ignore[no-untyped-def]
+    """axe-core's violations on each page, by path (only the pages that have some)."""
     problems = {}
-    for path in [*PAGE_PATHS.values(), "o", "p/99"]:
-        axe_page.goto(f"{live_server.url}/{lang}/{path}")
-        axe_page.add_script_tag(path=str(AXE))
-        result = axe_page.evaluate(
+    for path in paths:
+        page.goto(f"{base}{path}")
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         )
         if result:
             problems[path] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result]
+    return problems
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_axe_violations(axe_page, live_server, lang):  # type: ignore[no-untyped-def]
+    paths = [f"/{lang}/{path}" for path in [*PAGE_PATHS.values(), "o", "p/99"]]
+    problems = violations(axe_page, paths, live_server.url)
     assert not problems, problems
 
 
@@ -44,13 +51,5 @@ def test_the_self_check_result_passes_axe(axe_page, live_server):  # type: ignor
 
 
 def test_the_disguises_pass_axe(axe_page, live_server):  # type: ignore[no-untyped-def]
-    problems = {}
-    for path in ("/calculator", "/notes"):
-        axe_page.goto(f"{live_server.url}{path}")
-        axe_page.add_script_tag(path=str(AXE))
-        result = axe_page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        )
-        if result:
-            problems[path] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result]
+    problems = violations(axe_page, ["/calculator", "/notes"], live_server.url)
     assert not problems, problems

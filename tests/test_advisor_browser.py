@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import axe_playwright_python
 import pytest
-from conftest import ROOT, LiveServer
+from advisors import PASSWORD, add_by_command
+from conftest import LiveServer
 from helpers import fill_help_form, wait_for, wait_until_offline_ready
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a long enough passphrase 42"
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 AXE = Path(axe_playwright_python.__file__).parent / "axe.min.js"
 
@@ -31,26 +29,7 @@ ADVISOR_CACHED = """async () => {
 
 
 def add_advisor(server: LiveServer, email: str, centre: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "advisor",
-            "add",
-            "--centre",
-            centre,
-            "--email",
-            email,
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"HAVEN_DATA_DIR": str(server.data_dir), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
+    result = add_by_command(server.data_dir, email, centre)
     assert result.returncode == 0 or "exists already" in result.stderr, result.stderr
 
 

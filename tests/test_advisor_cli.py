@@ -23,30 +23,26 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
     return invoke
 
 
-def test_add_list_disable_enable(run) -> None:  # type: ignore[no-untyped-def]
-    added = run(
+def add(run, email: str, centre: str, *extra: str, password: str = GOOD) -> Result:  # type: ignore[no-untyped-def]
+    """`haven advisor add` with the password on standard input."""
+    return run(
         "advisor",
         "add",
         "--centre",
-        "payoke",
+        centre,
         "--email",
-        "Anna@Payoke.be",
+        email,
         "--password-stdin",
-        password=GOOD,
+        *extra,
+        password=password,
     )
+
+
+def test_add_list_disable_enable(run) -> None:  # type: ignore[no-untyped-def]
+    added = add(run, "Anna@Payoke.be", "payoke")
     assert added.exit_code == 0, added.output
     assert "added advisor anna@payoke.be of payoke" in added.output
-    coordinator = run(
-        "advisor",
-        "add",
-        "--centre",
-        "pag-asa",
-        "--email",
-        "dora@haven.be",
-        "--password-stdin",
-        "--coordinator",
-        password=GOOD,
-    )
+    coordinator = add(run, "dora@haven.be", "pag-asa", "--coordinator")
     assert coordinator.exit_code == 0
     listed = run("advisor", "list")
     assert "anna@payoke.be\tpayoke\tadvisor\tactive" in listed.output
@@ -73,28 +69,10 @@ def test_clear_errors(run) -> None:  # type: ignore[no-untyped-def]
         ("anna-payoke-2026!\n", "e-mail address"),
         ("\n", "no password"),
     ):
-        result = run(
-            "advisor",
-            "add",
-            "--email",
-            "anna-payoke@x.be",
-            "--centre",
-            "payoke",
-            "--password-stdin",
-            password=weak,
-        )
+        result = add(run, "anna-payoke@x.be", "payoke", password=weak)
         assert result.exit_code == 1, weak
         assert reason in result.output, (weak, result.output)
-    bad_email = run(
-        "advisor",
-        "add",
-        "--email",
-        "not-an-email",
-        "--centre",
-        "payoke",
-        "--password-stdin",
-        password=GOOD,
-    )
+    bad_email = add(run, "not-an-email", "payoke")
     assert bad_email.exit_code == 1 and "is not an e-mail address" in bad_email.output
     missing = run("advisor", "disable", "--email", "nobody@x.be")
     assert missing.exit_code == 1 and "there is no advisor" in missing.output
@@ -110,19 +88,7 @@ def test_set_password(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-d
     from server.advisor.passwords import verify_password
     from server.storage.advisors import find_advisor
 
-    assert (
-        run(
-            "advisor",
-            "add",
-            "--centre",
-            "surya",
-            "--email",
-            "chloe@surya.be",
-            "--password-stdin",
-            password=GOOD,
-        ).exit_code
-        == 0
-    )
+    assert add(run, "chloe@surya.be", "surya").exit_code == 0
     changed = run(
         "advisor",
         "set-password",
@@ -151,19 +117,7 @@ def test_set_password(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-d
 
 
 def test_the_password_is_never_stored_in_clear(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert (
-        run(
-            "advisor",
-            "add",
-            "--centre",
-            "surya",
-            "--email",
-            "chloe@surya.be",
-            "--password-stdin",
-            password=GOOD,
-        ).exit_code
-        == 0
-    )
+    assert add(run, "chloe@surya.be", "surya").exit_code == 0
     for path in (tmp_path / "data").iterdir():
         assert GOOD.strip().encode() not in path.read_bytes()
     database = (tmp_path / "data" / "haven.sqlite3").read_bytes()

@@ -7,10 +7,22 @@ import re
 import sqlite3
 
 from advisors import COORDINATOR, PAGASA, PAYOKE, SURYA, Desk
+from helpers import wait_for
 
 from server.storage.casework import Scope, list_cases
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def listen(desk: Desk) -> list[str]:
+    """The centres the push sender is asked to tell, instead of telling them."""
+    told: list[str] = []
+
+    async def notify(centre: str) -> None:
+        told.append(centre)
+
+    desk.app.state.push_sender.notify = notify
+    return told
 
 
 def _references(html: str) -> list[str]:
@@ -135,10 +147,9 @@ def test_notes_are_sealed_in_the_database(desk: Desk) -> None:
 
 
 def test_transfer_moves_it_and_tells_the_other_centre(desk: Desk) -> None:
-    told: list[str] = []
-    desk.app.state.push_sender.notify_soon = told.append
+    told = listen(desk)
     reference = desk.send("payoke")
-    assert told == ["payoke"]  # the new request itself
+    wait_for(lambda: told == ["payoke"])  # the new request itself
     told.clear()
     response = desk.post(
         PAYOKE,
@@ -146,7 +157,7 @@ def test_transfer_moves_it_and_tells_the_other_centre(desk: Desk) -> None:
         {"to_centre": "surya", "note": "lives in Liège"},
     )
     assert response.status_code == 303 and response.headers["location"] == "/advisor/?done=transfer"
-    assert told == ["surya"]
+    wait_for(lambda: told == ["surya"])
     assert desk.get(PAYOKE, f"/advisor/requests/{reference}").status_code == 404
     page = desk.get(SURYA, f"/advisor/requests/{reference}").text
     assert "Transferred from PAYOKE to SÜRYA" in page and "lives in Liège" in page
@@ -188,9 +199,9 @@ def test_close_with_an_outcome_then_nothing_more(desk: Desk) -> None:
 
 
 def test_a_coordinator_routes_the_unknown_queue(desk: Desk) -> None:
-    told: list[str] = []
-    desk.app.state.push_sender.notify_soon = told.append
+    told = listen(desk)
     reference = desk.send("unknown")
+    wait_for(lambda: told == ["unknown"])
     told.clear()
     page = desk.get(COORDINATOR, "/advisor/?centre=unknown").text
     assert _references(page) == [reference]
@@ -201,7 +212,7 @@ def test_a_coordinator_routes_the_unknown_queue(desk: Desk) -> None:
     )
     # The coordinator still sees it, now with PAG-ASA.
     assert response.headers["location"] == f"/advisor/requests/{reference}?done=transfer"
-    assert told == ["pag-asa"]
+    wait_for(lambda: told == ["pag-asa"])
     assert desk.get(PAGASA, f"/advisor/requests/{reference}").status_code == 200
     assert _references(desk.get(COORDINATOR, "/advisor/?centre=unknown").text) == []
 

@@ -6,7 +6,15 @@ import re
 from pathlib import Path
 
 import pytest
-from advisors import ORIGIN, PASSWORD, PAYOKE, Desk, make_desk
+from advisors import (
+    ORIGIN,
+    PASSWORD,
+    PAYOKE,
+    Desk,
+    add_by_command,
+    login_error,
+    make_desk,
+)
 
 # --- CSRF: every state change needs the session's token and this site's Origin ---
 
@@ -81,13 +89,7 @@ def _set_cookie(response_headers: list[tuple[str, str]], name: str) -> str:
 
 def test_over_https_the_cookie_is_host_prefixed_secure_httponly_strict(desk: Desk) -> None:
     desk.use(None)
-    token = desk.login_token()
-    response = desk.client.post(
-        "/advisor/login",
-        data={"csrf": token, "email": PAYOKE, "password": PASSWORD},
-        headers={"Origin": ORIGIN},
-        follow_redirects=False,
-    )
+    response = desk.submit_login(PAYOKE)
     assert response.status_code == 303
     cookie = _set_cookie(response.headers.multi_items(), "__Host-haven-advisor")
     attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
@@ -101,13 +103,7 @@ def test_over_https_the_cookie_is_host_prefixed_secure_httponly_strict(desk: Des
 def test_plain_http_cookies_only_on_loopback(tmp_path: Path) -> None:
     for desk in make_desk(tmp_path / "a", "http://127.0.0.1:8000", client=("127.0.0.1", 5555)):
         desk.add("eva@payoke.be", "payoke")
-        token = desk.login_token()
-        response = desk.client.post(
-            "/advisor/login",
-            data={"csrf": token, "email": "eva@payoke.be", "password": PASSWORD},
-            headers={"Origin": "http://127.0.0.1:8000"},
-            follow_redirects=False,
-        )
+        response = desk.submit_login("eva@payoke.be", origin="http://127.0.0.1:8000")
         assert response.status_code == 303
         cookie = _set_cookie(response.headers.multi_items(), "haven-advisor")
         assert "secure" not in cookie.lower()
@@ -151,13 +147,7 @@ def test_fixation_a_planted_id_is_never_adopted(desk: Desk) -> None:
     desk.client.cookies.set(name, planted, domain="testserver.local", path="/")
     desk.keep("victim")
     assert desk.client.get("/advisor/", follow_redirects=False).status_code == 303
-    token = desk.login_token()
-    response = desk.client.post(
-        "/advisor/login",
-        data={"csrf": token, "email": PAYOKE, "password": PASSWORD},
-        headers={"Origin": ORIGIN},
-        follow_redirects=False,
-    )
+    response = desk.submit_login(PAYOKE)
     assert response.status_code == 303
     assert desk.client.cookies.get(name) != planted
     assert desk.client.get("/advisor/", follow_redirects=False).status_code == 200
@@ -215,13 +205,7 @@ def test_next_only_leads_inside_the_dashboard(desk: Desk) -> None:
         ("//evil.example/advisor/", "/advisor/"),
     ):
         desk.use(None)
-        token = desk.login_token()
-        response = desk.client.post(
-            "/advisor/login",
-            data={"csrf": token, "email": PAYOKE, "password": PASSWORD, "next": target},
-            headers={"Origin": ORIGIN},
-            follow_redirects=False,
-        )
+        response = desk.submit_login(PAYOKE, next=target)
         assert response.headers["location"] == expected
 
 
@@ -230,19 +214,8 @@ def test_next_only_leads_inside_the_dashboard(desk: Desk) -> None:
 
 def _try(desk: Desk, email: str, password: str) -> tuple[int, str, str | None]:
     desk.use(None)
-    token = desk.login_token()
-    response = desk.client.post(
-        "/advisor/login",
-        data={"csrf": token, "email": email, "password": password},
-        headers={"Origin": ORIGIN},
-        follow_redirects=False,
-    )
-    match = re.search(r'<p class="error" role="alert"[^>]*>(.*?)</p>', response.text)
-    return (
-        response.status_code,
-        match.group(1) if match else "",
-        response.headers.get("retry-after"),
-    )
+    response = desk.submit_login(email, password)
+    return response.status_code, login_error(response), response.headers.get("retry-after")
 
 
 def test_unknown_email_and_wrong_password_read_the_same(desk: Desk) -> None:
@@ -304,34 +277,13 @@ def test_bad_login_input_gets_a_clear_error(desk: Desk) -> None:
 def test_behind_a_trusted_https_proxy_the_cookie_is_secure(
     tmp_path: Path, neutral_site: str
 ) -> None:
-    import subprocess
-    import sys
-
     import httpx
-    from conftest import ROOT, start_server, stop_server
+    from conftest import start_server, stop_server
 
     server = start_server(tmp_path / "data", tmp_path / "server.log", neutral_site)
     try:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "advisor",
-                "add",
-                "--centre",
-                "surya",
-                "--email",
-                "chloe@surya.be",
-                "--password-stdin",
-            ],
-            input=PASSWORD + "\n",
-            text=True,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            env={"HAVEN_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"},
-        )
+        added = add_by_command(tmp_path / "data", "chloe@surya.be", "surya")
+        assert added.returncode == 0, added.stderr
         public = server.url.replace("http://", "https://")
         proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"}
         with httpx.Client(base_url=server.url, headers=proxied) as client:

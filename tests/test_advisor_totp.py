@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pyotp
-from advisors import ORIGIN, PASSWORD, PAYOKE, Desk
+from advisors import PASSWORD, PAYOKE, Desk, login_error
 from click.testing import CliRunner
 
 from server.cli import main
@@ -26,15 +26,8 @@ def enrol(desk: Desk, email: str = PAYOKE) -> str:
 
 def attempt(desk: Desk, code: str | None, email: str = PAYOKE) -> tuple[int, str]:
     desk.use(None)
-    token = desk.login_token()
-    data = {"csrf": token, "email": email, "password": PASSWORD}
-    if code is not None:
-        data["code"] = code
-    response = desk.client.post(
-        "/advisor/login", data=data, headers={"Origin": ORIGIN}, follow_redirects=False
-    )
-    match = re.search(r'<p class="error" role="alert"[^>]*>(.*?)</p>', response.text)
-    return response.status_code, match.group(1) if match else ""
+    response = desk.submit_login(email, **({} if code is None else {"code": code}))
+    return response.status_code, login_error(response)
 
 
 def test_setting_it_up_ends_the_sessions(desk: Desk) -> None:

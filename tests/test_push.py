@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from advisors import COORDINATOR, PAGASA, PAYOKE, SURYA, Desk
+from helpers import wait_for
 from pushservice import FakePushService, Subscriber, b64encode, verify_vapid
 
 from server.storage.casework import count_subscriptions
@@ -34,13 +35,6 @@ def quick(desk: Desk) -> list[float]:
 def subscribe(desk: Desk, push: FakePushService, who: str, name: str) -> None:
     response = desk.post_json(who, "/advisor/api/push-subscription", push.subscribe(name))
     assert response.status_code == 201, response.text
-
-
-def wait_until(predicate, timeout: float = 10) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_a_new_request_reaches_the_centres_device_without_content(
@@ -99,7 +93,7 @@ def test_410_deletes_the_subscription(desk: Desk, push: FakePushService) -> None
     desk.send("payoke")
     push.wait_for(2)
     db = desk.app.state.db
-    wait_until(lambda: desk.client.portal.call(count_subscriptions, db) == 1)  # type: ignore[union-attr]
+    wait_for(lambda: desk.client.portal.call(count_subscriptions, db) == 1)  # type: ignore[union-attr]
     desk.send("payoke")
     messages = push.wait_for(3)
     assert messages[-1].name == "new-phone"
@@ -113,7 +107,7 @@ def test_404_deletes_it_too(desk: Desk, push: FakePushService, quick: list[float
     desk.send("payoke")
     push.wait_for(1)
     db = desk.app.state.db
-    wait_until(lambda: desk.client.portal.call(count_subscriptions, db) == 0)  # type: ignore[union-attr]
+    wait_for(lambda: desk.client.portal.call(count_subscriptions, db) == 0)  # type: ignore[union-attr]
     assert quick == []
 
 
@@ -137,7 +131,7 @@ def test_a_push_service_that_keeps_failing_is_given_up(
     desk.send("payoke")
     push.wait_for(4)
     sender = desk.app.state.push_sender
-    wait_until(lambda: sender.failed == 1)
+    wait_for(lambda: sender.failed == 1)
     assert quick == [1.0, 2.0, 4.0]
     time.sleep(0.2)
     assert len(push.received) == 4
