@@ -1,6 +1,6 @@
 """Bytes a phone pays for Haven: the first visit and the offline copy.
 
-Starts the server on a loopback port, then prints, for one language:
+Starts the server on a loopback port, then prints, for each language:
 - first visit: bytes transferred (compressed, headers included) when Chromium
   opens the home page, as reported by the browser's network log;
 - precache: the service worker's offline copy of that language, as
@@ -8,7 +8,7 @@ Starts the server on a loopback port, then prints, for one language:
 
 Budgets: first visit at most 60 KB, precache of one language at most 200 KB.
 
-    .venv/bin/python bench/size.py [--lang en]
+    .venv/bin/python bench/size.py [--lang en --lang ar]   # default: every language
 """
 
 from __future__ import annotations
@@ -101,26 +101,45 @@ def precache(url: str, lang: str) -> tuple[int, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--lang", default="en")
+    parser.add_argument(
+        "--lang", action="append", help="a language code (repeatable); default: every language"
+    )
     options = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from server.i18n import LANGUAGES
+
+    codes = options.lang or list(LANGUAGES)
+    unknown = [code for code in codes if code not in LANGUAGES]
+    if unknown:
+        raise SystemExit(f"unknown language: {', '.join(unknown)}; known: {', '.join(LANGUAGES)}")
+    rows = []
     with tempfile.TemporaryDirectory() as data_dir:
         process, url = start(data_dir)
         try:
-            visit, responses = first_visit(url, options.lang)
-            wire, stored, files = precache(url, options.lang)
+            for code in codes:
+                rows.append((code, *first_visit(url, code), *precache(url, code)))
         finally:
             process.terminate()
             process.wait()
-    print(f"language: {options.lang}")
     print(
-        f"first visit: {visit / 1024:.1f} KB over {responses} responses "
-        f"(budget {FIRST_VISIT_BUDGET // 1024} KB) "
-        f"{'OK' if visit <= FIRST_VISIT_BUDGET else 'OVER'}"
+        f"budgets: first visit {FIRST_VISIT_BUDGET // 1024} KB, "
+        f"offline copy {PRECACHE_BUDGET // 1024} KB (shared files + one language, as stored)"
     )
     print(
-        f"precache: {wire / 1024:.1f} KB transferred, {stored / 1024:.1f} KB stored, "
-        f"{files} files (budget {PRECACHE_BUDGET // 1024} KB) "
-        f"{'OK' if stored <= PRECACHE_BUDGET else 'OVER'}"
+        f"{'language':<9} {'first visit':>12} {'responses':>9} "
+        f"{'precache gzip':>14} {'stored':>9} {'files':>5}  verdict"
+    )
+    for code, visit, responses, wire, stored, files in rows:
+        fits = visit <= FIRST_VISIT_BUDGET and stored <= PRECACHE_BUDGET
+        print(
+            f"{code:<9} {visit / 1024:>9.1f} KB {responses:>9} "
+            f"{wire / 1024:>11.1f} KB {stored / 1024:>6.1f} KB {files:>5}  "
+            f"{'OK' if fits else 'OVER'}"
+        )
+    heaviest = max(rows, key=lambda row: row[4])
+    print(
+        f"heaviest: {heaviest[0]}, first visit {heaviest[1] / 1024:.1f} KB, "
+        f"offline copy {heaviest[4] / 1024:.1f} KB stored"
     )
 
 

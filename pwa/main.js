@@ -9,10 +9,14 @@ import { AppNavigation } from './components/app-navigation/app-navigation.js'
 import { InstallSetup } from './components/install-setup/install-setup.js'
 
 const components = [QuickExit, AppNavigation, SelfCheck, AppStatus, OutboxStatus, HelpForm, InstallSetup]
+// The page's language's strings, from /<lang>/t.js (a deferred script that has
+// run before this module); each component finds its own in its dataset.
+const texts = window.HAVEN_TEXTS || {}
 
 for (const Component of components) {
   for (const $root of document.querySelectorAll(`[data-module="${Component.moduleName}"]`)) {
     try {
+      Object.assign($root.dataset, texts[Component.moduleName] || {})
       new Component($root).init()
     } catch (error) {
       console.error(Component.moduleName, error)

@@ -26,7 +26,7 @@ from .responses import Representation
 from .security.headers import SecurityHeadersMiddleware
 from .security.ratelimit import RateLimiter
 from .settings import Settings
-from .site import OFFLINE_PATH, Site
+from .site import OFFLINE_PATH, TEXTS_PATH, Site
 from .storage import Database
 
 # Failed sign-ins allowed before a pause: (count, per seconds).
@@ -105,6 +105,7 @@ def routes() -> list[Route]:
         Route("/{lang}/p/{number:int}", pages.page, name="page"),
         Route("/{lang}/q", pages.check, methods=["GET", "POST"], name="check"),
         Route(f"/{{lang}}/{OFFLINE_PATH}", pages.page, name="offline"),
+        Route(f"/{{lang}}/{TEXTS_PATH}", pages.page, name="texts"),
     ]
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
 from .content import PAGE_PATHS, page_url
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, translations
 from .responses import Representation, content_hash
-from .site import OFFLINE_PATH
+from .site import OFFLINE_PATH, texts_url
 
 THEME_COLOUR = "#0b6e69"
 BACKGROUND_COLOUR = "#fbfaf7"
@@ -134,11 +134,44 @@ def load_static() -> dict[str, Representation]:
         assets[f"/static/disguise/{path.name}"] = Representation(
             compact(path.read_bytes()), _media_type(path)
         )
+    assets["/static/disguise/notes-texts.js"] = notes_texts()
     for path in sorted((DISGUISE_DIR / "icons").glob("*.png")):
         assets[f"/static/disguise/icons/{path.name}"] = Representation(
             path.read_bytes(), _media_type(path)
         )
     return assets
+
+
+def _notes_texts(_: Callable[[str], str]) -> dict[str, str]:
+    """The notes disguise's words, from the public catalogue."""
+    return {
+        "notes": _("Notes"),
+        "new": _("New note"),
+        "empty": _("No notes yet."),
+        "more": _("More"),
+        "erase": _("Erase all notes"),
+        "title": _("Title"),
+        "body": _("Note"),
+        "save": _("Save"),
+        "back": _("Back"),
+        "delete": _("Delete"),
+        "untitled": _("Untitled"),
+        "confirm": _("Erase all notes? This cannot be undone."),
+    }
+
+
+def notes_texts() -> Representation:
+    """A module with the notes disguise's words in every language.
+
+    The notes page is one static file for every language; it picks its words
+    from here by the language chosen at set-up or the browser's own.
+    """
+    texts = {
+        code: {**_notes_texts(translations(code).gettext), "dir": lang.direction}
+        for code, lang in LANGUAGES.items()
+    }
+    body = f"export const TEXTS = {json.dumps(texts, ensure_ascii=False, separators=(',', ':'))}\n"
+    return Representation(body.encode("utf-8"), _TYPES[".js"])
 
 
 def disguises() -> dict[str, Representation]:
@@ -203,7 +236,11 @@ def manifest() -> Representation:
 
 
 def language_urls(code: str) -> list[str]:
-    return [*(page_url(code, key) for key in PAGE_PATHS), f"/{code}/{OFFLINE_PATH}"]
+    return [
+        *(page_url(code, key) for key in PAGE_PATHS),
+        f"/{code}/{OFFLINE_PATH}",
+        texts_url(code),
+    ]
 
 
 def precache_list(

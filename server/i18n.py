@@ -34,17 +34,42 @@ LANGUAGES: dict[str, Language] = {
         Language("nl", "Nederlands", "nl_BE"),
         Language("fr", "Français", "fr_BE"),
         Language("de", "Deutsch", "de_BE"),
+        Language("ro", "Română", "ro_RO"),
+        Language("bg", "Български", "bg_BG"),
+        Language("ar", "العربية", "ar", "rtl"),
+        Language("pt-BR", "Português (Brasil)", "pt_BR"),
+        Language("es", "Español", "es_ES"),
+        Language("uk", "Українська", "uk_UA"),
+        Language("ru", "Русский", "ru_RU"),
+        Language("zh-Hans", "简体中文", "zh_Hans_CN"),
+        Language("vi", "Tiếng Việt", "vi_VN"),
+        Language("ti", "ትግርኛ", "ti_ER"),
+        Language("sq", "Shqip", "sq_AL"),
+        Language("pl", "Polski", "pl_PL"),
     )
 }
 
 # Tags a browser may send that should land on a language Haven has under
-# another code. Matching is by prefix, so "pt-PT" and "pt" both hit "pt".
-ALIASES: dict[str, str] = {}
+# another code. Matching is by prefix, longest first, so "pt-PT" and "pt" both
+# reach "pt-BR", and "zh-CN", "zh-SG" and "zh" reach "zh-Hans". Traditional
+# Chinese is not offered: its readers get the next language they ask for.
+ALIASES: dict[str, str] = {
+    "pt": "pt-BR",
+    "zh": "zh-Hans",
+    "zh-cn": "zh-Hans",
+    "zh-sg": "zh-Hans",
+    "zh-my": "zh-Hans",
+    "zh-hans-cn": "zh-Hans",
+}
+# Tags that must not fall back to a shorter prefix's alias.
+NO_FALLBACK = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
 
 
 def _candidates(tag: str) -> Iterator[str]:
     """Yield Haven codes for one Accept-Language tag, best first."""
     lowered = tag.lower()
+    if lowered.startswith(NO_FALLBACK):
+        return
     by_lower = {code.lower(): code for code in LANGUAGES}
     parts = lowered.split("-")
     for end in range(len(parts), 0, -1):
@@ -84,8 +109,13 @@ def negotiate(header: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def catalogue_dir(code: str) -> str:
+    """The folder of a language's catalogues, named the way pybabel names it."""
+    return code.replace("-", "_")
+
+
 def catalogue_path(code: str, locales_dir: Path = LOCALES_DIR, domain: str = DOMAIN) -> Path:
-    return locales_dir / code / "LC_MESSAGES" / f"{domain}.po"
+    return locales_dir / catalogue_dir(code) / "LC_MESSAGES" / f"{domain}.po"
 
 
 @cache

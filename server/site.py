@@ -8,8 +8,11 @@ feeds the service worker's precache list.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import jinja2
@@ -55,13 +58,18 @@ PAGE_TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 OFFLINE_PATH = "o"
+# The strings the scripts of every page need, one file per language, so that
+# each page does not carry its own copy.
+TEXTS_PATH = "t.js"
+JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
 @dataclass(frozen=True)
 class Alternate:
+    """The same page in another language, for the language picker."""
+
     lang: str
     path: str
-    href: str
 
 
 def _nav(_: Callable[[str], str]) -> list[tuple[str, str]]:
@@ -77,6 +85,54 @@ def _nav(_: Callable[[str], str]) -> list[tuple[str, str]]:
         ("safety", _("Stay safe")),
         ("install", _("Install it in disguise")),
     ]
+
+
+def _module_texts(_: Callable[[str], str], content: Content) -> dict[str, dict[str, str]]:
+    """Strings for the scripts of the page chrome, by component.
+
+    main.js copies each component's strings into its root element's dataset
+    (``data-i18n-*``) before starting it, so the components read them there.
+    """
+    return {
+        "quick-exit": {
+            "i18nShiftOnce": _("Shift pressed once. Press it 2 more times to leave quickly."),
+            "i18nShiftTwice": _("Shift pressed twice. Press it once more to leave quickly."),
+            "i18nShiftCancelled": _("Leaving quickly was cancelled."),
+        },
+        "app-status": {
+            "i18nProgress": _("Saving pages on this phone: {done} of {total}"),
+            "i18nReady": _("Done: this app now works without internet."),
+            "i18nUpdate": _("A new version is ready."),
+            "i18nReload": _("Use it now"),
+        },
+        "outbox-status": {
+            "i18nWaiting": _(
+                "Your message is saved on this phone, sealed. "
+                "It will be sent by itself when you are online."
+            ),
+            "i18nSending": _("Sending your message…"),
+            "i18nRefused": _("Your message could not be sent: {reason}"),
+            "i18nRefusedCall": _("You can call a centre instead:"),
+            "i18nSent": _("Your message has been sent. Your reference: {reference}."),
+            "i18nContactBy": _("An advisor will contact you by {date}."),
+            "i18nSendNow": _("Send now"),
+            "i18nTryAgain": _("Try again"),
+            "i18nDelete": _("Delete"),
+            "i18nConfirmDelete": _("Tap again to delete"),
+            "i18nOk": _("OK, hide this"),
+            "i18nCalls": json.dumps(
+                [
+                    *([centre.name, centre.tel, centre.phone] for centre in content.centres),
+                    [_("Police"), tel_uri(content.numbers.police), content.numbers.police],
+                ],
+                ensure_ascii=False,
+            ),
+        },
+    }
+
+
+def texts_url(code: str) -> str:
+    return f"/{code}/{TEXTS_PATH}"
 
 
 def _region_names(_: Callable[[str], str]) -> dict[str, str]:
@@ -95,38 +151,46 @@ def load_pictograms() -> dict[str, Markup]:
     }
 
 
+@cache
+def _environment(code: str) -> jinja2.Environment:
+    """One template environment per language, for the whole process.
+
+    The templates and catalogues are read once; compiling them is most of the
+    cost of rendering every page, so every app made in this process shares it.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([PWA_DIR / "templates", PWA_DIR / "components"]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    # Scripts read JSON from data attributes: UTF-8 is a third of \uXXXX's size.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    env.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
 class Site:
     def __init__(self, settings: Settings, content: Content) -> None:
         self.settings = settings
         self.content = content
         self.pictograms = load_pictograms()
-        self._environments = {code: self._environment(code) for code in LANGUAGES}
+        self._environments = {code: _environment(code) for code in LANGUAGES}
         self.pages: dict[str, Representation] = {}
         for code in LANGUAGES:
             for key in PAGE_PATHS:
                 self.pages[page_url(code, key)] = self._render_page(code, key)
             self.pages[f"/{code}/{OFFLINE_PATH}"] = self._render_offline(code)
-
-    def _environment(self, code: str) -> jinja2.Environment:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([PWA_DIR / "templates", PWA_DIR / "components"]),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
-        return env
+            self.pages[texts_url(code)] = self._render_texts(code)
 
     def gettext(self, code: str) -> Callable[[str], str]:
         return translations(code).gettext
 
     def alternates(self, path: str) -> list[Alternate]:
-        return [
-            Alternate(code, f"/{code}/{path}", f"{self.settings.base_url}/{code}/{path}")
-            for code in LANGUAGES
-        ]
+        return [Alternate(code, f"/{code}/{path}") for code in LANGUAGES]
 
     def context(self, code: str, key: str | None, path: str) -> dict[str, Any]:
         lang: Language = LANGUAGES[code]
@@ -136,10 +200,11 @@ class Site:
         return {
             "lang": lang,
             "languages": LANGUAGES,
+            "texts_url": texts_url(code),
             "title": title,
             "page_key": key,
+            "with_picker": key in (None, "home"),
             "alternates": self.alternates(path),
-            "base_url": self.settings.base_url,
             "exit_url": self.settings.exit_url,
             "numbers": self.content.numbers,
             "national_tel": tel_uri(self.content.numbers.national),
@@ -216,11 +281,19 @@ class Site:
                 page=self.content.page(code, key),
                 layout=layout,
             )
-        return Representation(html.encode("utf-8"), HTML)
+        return Representation(compact_html(html).encode("utf-8"), HTML)
 
     def _render_offline(self, code: str) -> Representation:
         html = self.render(code, "offline.html", **self.context(code, None, OFFLINE_PATH))
-        return Representation(html.encode("utf-8"), HTML)
+        return Representation(compact_html(html).encode("utf-8"), HTML)
+
+    def _render_texts(self, code: str) -> Representation:
+        texts = json.dumps(
+            _module_texts(self.gettext(code), self.content),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return Representation(f"window.HAVEN_TEXTS={texts}\n".encode(), JAVASCRIPT)
 
     def render_error(self, code: str, status: int) -> str:
         _ = self.gettext(code)
@@ -248,6 +321,22 @@ class Site:
             heading=heading,
             message=message,
         )
+
+
+_INDENT = re.compile(r"\n[ \t]+")
+_KEEPS_SPACES = re.compile(r"(<(?:textarea|pre)\b.*?</(?:textarea|pre)>)", re.S)
+
+
+def compact_html(html: str) -> str:
+    """The page without the templates' indentation: phones store every page.
+
+    A line break followed by spaces renders like the line break alone, except
+    inside <pre> and <textarea>, which are left as they are.
+    """
+    parts = _KEEPS_SPACES.split(html)
+    return "".join(
+        part if index % 2 else _INDENT.sub("\n", part) for index, part in enumerate(parts)
+    )
 
 
 def _format_date(day: dt.date, lang: Language) -> str:

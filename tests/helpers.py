@@ -35,7 +35,7 @@ CACHED_COUNT = """async (lang) => {
   return count;
 }"""
 
-LANGUAGE_PAGES = len(PAGE_PATHS) + 1  # every page plus the offline page
+LANGUAGE_PAGES = len(PAGE_PATHS) + 2  # every page, the offline page and t.js
 
 
 def wait_until_offline_ready(page: Any, lang: str, timeout: float = 20) -> None:

@@ -408,3 +408,28 @@ def test_answers_are_not_held_back_by_delayed_acks(live_server) -> None:  # type
             assert http.get("/api/inbox-key").status_code == 200
             timings.append(time.perf_counter() - started)
     assert sorted(timings)[4] < 0.030
+
+
+@pytest.mark.parametrize(("lang", "month"), [("zh-Hans", "月"), ("pt-BR", "de"), ("ar", "")])
+def test_new_languages_are_accepted_and_answered_in_their_words(
+    app: Starlette, client: TestClient, lang: str, month: str
+) -> None:
+    response = post(client, body_for(app, lang=lang), new_key())
+    assert response.status_code == 201
+    answer = response.json()
+    contact_by = dt.date.fromisoformat(answer["contact_by"])
+    assert answer["contact_by_text"] == format_day(contact_by, LANGUAGES[lang].babel)
+    assert month in answer["contact_by_text"]
+    assert str(contact_by.year) in answer["contact_by_text"]  # Western digits
+
+
+def test_errors_come_in_the_accept_language_regional_variant(client: TestClient) -> None:
+    response = client.post(
+        "/api/requests",
+        content=b"{",
+        headers={"Content-Type": "application/json", "Accept-Language": "pt-PT,pt;q=0.9"},
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == in_language(
+        "pt-BR", "The request could not be read as JSON."
+    )

@@ -30,7 +30,8 @@ def test_precache_lists_every_page_of_each_language_with_its_hash(client) -> Non
     for lang, entries in precache["languages"].items():
         urls = [url for url, _ in entries]
         assert f"/{lang}/" in urls and f"/{lang}/q" in urls and f"/{lang}/o" in urls
-        assert len(urls) == len(PAGE_PATHS) + 1
+        assert f"/{lang}/t.js" in urls  # the strings of the page scripts
+        assert len(urls) == len(PAGE_PATHS) + 2
         for url, digest in entries:
             body = client.get(url, headers={"Accept-Encoding": "identity"}).content
             assert content_hash(body) == digest, url

@@ -3,9 +3,6 @@
 import pytest
 from helpers import answer
 
-from server.content import PAGE_PATHS
-from server.i18n import LANGUAGES
-
 pytestmark = pytest.mark.browser
 
 
@@ -73,14 +70,6 @@ def test_quick_exit_hides_the_page_before_the_next_frame(page, live_server):  # 
         }"""
     )
     assert state == ["hidden", "\u200b"]
-
-
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_no_horizontal_scroll_at_360_px(page, live_server, lang):  # type: ignore[no-untyped-def]
-    for path in [*PAGE_PATHS.values(), "o"]:
-        page.goto(f"{live_server.url}/{lang}/{path}")
-        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        assert width[0] <= width[1], (path, width)
 
 
 def test_emergency_numbers_are_one_tap_away(page, live_server):  # type: ignore[no-untyped-def]

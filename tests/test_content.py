@@ -50,7 +50,8 @@ def test_every_question_in_every_language(content, lang: str) -> None:  # type: 
     assert len(ids) == 7
     assert [qid for qid, _ in content.questions[lang]] == ids
     texts = [text for _, text in content.questions[lang]]
-    assert all(text.endswith("?") for text in texts), texts
+    marks = ("?", "\u061f", "\uff1f", "\u1367")  # ? in Latin, Arabic, Chinese and Ethiopic
+    assert all(text.endswith(marks) for text in texts), texts
     assert len(set(texts)) == 7
 
 

@@ -108,9 +108,14 @@ def test_moving_around_never_adds_to_the_history(page, live_server, neutral_site
     page.goto(f"{neutral_site}?before")
     page.goto(f"{live_server.url}/en/")
     length = page.evaluate("history.length")
-    for path in ("/en/p/1", "/en/p/6", "/en/q", "/nl/q"):
+    for path in ("/en/p/1", "/en/p/6", "/en/q"):
         page.locator(f'a[href="{path}"]').first.click()
         page.wait_for_url(f"{live_server.url}{path}")
+    # To the picker on the start page, then the same page in Dutch.
+    page.locator(".language-link").click()
+    page.wait_for_url(f"{live_server.url}/en/#languages")
+    page.locator('#languages a[data-language="nl"]').click()
+    page.wait_for_url(f"{live_server.url}/nl/q")
     page.locator(".skip-link[href='#main']").focus()
     page.keyboard.press("Enter")
     assert page.evaluate("history.length") == length
@@ -118,6 +123,8 @@ def test_moving_around_never_adds_to_the_history(page, live_server, neutral_site
     # The app's own Back goes back through the trail.
     back = page.locator("[data-module=app-navigation]")
     assert back.is_visible()
+    back.click()
+    page.wait_for_url(f"{live_server.url}/en/")
     back.click()
     page.wait_for_url(f"{live_server.url}/en/q")
     page.go_back()
@@ -323,6 +330,38 @@ def test_notes_open_the_app_with_a_note_titled_with_the_code(browser, live_serve
         page.wait_for_url(f"{live_server.url}/en/")
         notes = page.evaluate("() => localStorage.getItem('app-notes')")
         assert "heron" not in notes and "Shopping" in notes
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("lang", "direction"), [("ar", "rtl"), ("zh-Hans", "ltr"), ("uk", "ltr")])
+def test_notes_speak_the_language_chosen_at_set_up(browser, live_server, lang, direction):  # type: ignore[no-untyped-def]
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        set_up(page, live_server.url, lang, "notes", "blue heron 7")
+        page.goto(f"{live_server.url}/notes?app=1")
+        html = page.locator("html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == (lang, direction)
+        words = translations(lang).gettext
+        assert page.locator('[data-action="new"]').inner_text() == words("New note")
+        assert page.title() == words("Notes") != "Notes"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang"), [("pt-PT", "pt-BR"), ("zh-CN", "zh-Hans"), ("ja-JP", "en")]
+)
+def test_notes_without_set_up_follow_the_browser(browser, live_server, locale, lang):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale=locale)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/notes")
+        assert page.locator("html").get_attribute("lang") == lang
+        assert page.locator("[data-empty]").inner_text() == translations(lang).gettext(
+            "No notes yet."
+        )
     finally:
         context.close()
 

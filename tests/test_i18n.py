@@ -40,6 +40,18 @@ def test_language_names_are_in_their_own_language() -> None:
         "nl": "Nederlands",
         "fr": "Français",
         "de": "Deutsch",
+        "ro": "Română",
+        "bg": "Български",
+        "ar": "العربية",
+        "pt-BR": "Português (Brasil)",
+        "es": "Español",
+        "uk": "Українська",
+        "ru": "Русский",
+        "zh-Hans": "简体中文",
+        "vi": "Tiếng Việt",
+        "ti": "ትግርኛ",
+        "sq": "Shqip",
+        "pl": "Polski",
     }
 
 

@@ -67,19 +67,6 @@ def test_every_page_and_the_self_check_work_offline(context, page, own_server, c
     assert page.locator("h1").inner_text() == content.page(lang, "home").heading
 
 
-def test_switching_language_stores_that_language_too(context, page, own_server, content):  # type: ignore[no-untyped-def]
-    base = own_server.url
-    page.goto(f"{base}/en/p/3")
-    wait_until_offline_ready(page, "en")
-    page.locator('#languages a[data-language="nl"]').click()
-    page.wait_for_url(f"{base}/nl/p/3")
-    wait_until_offline_ready(page, "nl")
-    go_offline(context, own_server)
-    for key, path in PAGE_PATHS.items():
-        page.goto(f"{base}/nl/{path}")
-        assert page.locator("h1").inner_text() == content.page("nl", key).heading, key
-
-
 def test_a_new_version_is_offered_not_forced(context, page, tmp_path, neutral_site):  # type: ignore[no-untyped-def]
     """A restart with changed files gives a new worker that waits for the person."""
     first = start_server(tmp_path / "data", tmp_path / "one.log", neutral_site)

@@ -36,16 +36,24 @@ def test_every_page_renders(client, lang: str, key: str) -> None:  # type: ignor
     response = client.get(f"/{lang}/{PAGE_PATHS[key]}")
     assert response.status_code == 200
     html = response.text
-    assert f'<html lang="{lang}" dir="ltr">' in html
-    for other in LANGUAGES:
-        assert f'hreflang="{other}"' in html
+    direction = "rtl" if lang == "ar" else "ltr"
+    assert f'<html lang="{lang}" dir="{direction}">' in html
+    # The language link leads to the picker on the start page, which names
+    # each language in its own words and marks its language.
+    if key == "home":
+        assert 'class="language-link" href="#languages"' in html
+        for other, language in LANGUAGES.items():
+            assert f'lang="{other}" data-language="{other}"' in html
+            assert f">{language.name}</a>" in html
+    else:
+        assert f'class="language-link" href="/{lang}/#languages"' in html
+        assert 'id="languages"' not in html
     # One exit button, one exit skip link (the first thing focus reaches), one status.
     assert html.count("data-quick-exit ") == 1
     assert html.count("data-quick-exit-link") == 1
     assert html.index("data-quick-exit-link") < html.index("data-quick-exit ")
     assert html.count("data-quick-exit-status") == 1
     assert 'href="tel:101"' in html and 'href="tel:112"' in html
-    assert 'id="languages"' in html
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

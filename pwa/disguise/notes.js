@@ -4,20 +4,28 @@
  * that note is not kept. "Erase all notes" also forgets the unlock code.
  */
 import { Lock } from './lock.js'
+import { TEXTS } from './notes-texts.js'
 import { openApp, startShell } from './shell.js'
 
 const NOTES_KEY = 'app-notes'
-const TEXTS = {
-  en: { notes: 'Notes', new: 'New note', empty: 'No notes yet.', more: 'More', erase: 'Erase all notes', title: 'Title', body: 'Note', save: 'Save', back: 'Back', delete: 'Delete', untitled: 'Untitled', confirm: 'Erase all notes? This cannot be undone.' },
-  nl: { notes: 'Notities', new: 'Nieuwe notitie', empty: 'Nog geen notities.', more: 'Meer', erase: 'Alle notities wissen', title: 'Titel', body: 'Notitie', save: 'Bewaren', back: 'Terug', delete: 'Verwijderen', untitled: 'Zonder titel', confirm: 'Alle notities wissen? Dit kan niet ongedaan worden.' },
-  fr: { notes: 'Notes', new: 'Nouvelle note', empty: 'Pas encore de notes.', more: 'Plus', erase: 'Effacer toutes les notes', title: 'Titre', body: 'Note', save: 'Enregistrer', back: 'Retour', delete: 'Supprimer', untitled: 'Sans titre', confirm: 'Effacer toutes les notes ? C\u2019est définitif.' },
-  de: { notes: 'Notizen', new: 'Neue Notiz', empty: 'Noch keine Notizen.', more: 'Mehr', erase: 'Alle Notizen löschen', title: 'Titel', body: 'Notiz', save: 'Speichern', back: 'Zurück', delete: 'Löschen', untitled: 'Ohne Titel', confirm: 'Alle Notizen löschen? Das lässt sich nicht rückgängig machen.' }
+
+// Browser tags for which Haven has the language under another code.
+const ALIASES = { pt: 'pt-BR', zh: 'zh-Hans' }
+
+function supported (tag) {
+  if (!tag) return null
+  if (TEXTS[tag]) return tag
+  const prefix = tag.split('-')[0].toLowerCase()
+  return TEXTS[prefix] ? prefix : (ALIASES[prefix] || null)
 }
 
 function language () {
   const lock = Lock.read()
-  const wanted = (lock && lock.lang) || (navigator.language || 'en').slice(0, 2)
-  return TEXTS[wanted] ? wanted : 'en'
+  for (const tag of [lock && lock.lang, ...(navigator.languages || [navigator.language])]) {
+    const code = supported(tag)
+    if (code) return code
+  }
+  return 'en'
 }
 
 function load () {
@@ -46,6 +54,7 @@ class Notes {
 
   init () {
     document.documentElement.lang = this.lang
+    document.documentElement.dir = this.text.dir
     for (const $item of document.querySelectorAll('[data-text]')) {
       $item.textContent = this.text[$item.dataset.text]
     }

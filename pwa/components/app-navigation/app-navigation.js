@@ -44,8 +44,25 @@ export class AppNavigation {
     if (trail[trail.length - 1] !== here()) trail.push(here())
     writeTrail(trail)
     this.$root.hidden = trail.length < 2
+    this.keepPlaceInPicker(trail)
     this.$root.addEventListener('click', () => this.back())
     document.addEventListener('click', (event) => this.follow(event))
+  }
+
+  /**
+   * Arrived at the language picker from another page: each language's link
+   * leads to that same page in the other language.
+   * @param {string[]} trail
+   */
+  keepPlaceInPicker (trail) {
+    if (window.location.hash !== '#languages') return
+    const lang = document.documentElement.lang
+    const previous = trail[trail.length - 2] || ''
+    if (!previous.startsWith(`/${lang}/`) || previous === here()) return
+    const rest = previous.slice(lang.length + 2)
+    for (const $link of document.querySelectorAll('#languages a[data-language]')) {
+      $link.href = `/${$link.dataset.language}/${rest}`
+    }
   }
 
   back () {

@@ -19,6 +19,7 @@ export class OutboxStatus {
 
   init () {
     if (!('indexedDB' in window)) return
+    this.addCalls()
     window.addEventListener('online', () => this.flush())
     // After sending from the form, show the person where their message is.
     document.addEventListener('outbox:queued', () => this.render().then(() => {
@@ -37,6 +38,26 @@ export class OutboxStatus {
       await Outbox.flush(options)
     } finally {
       await this.render()
+    }
+  }
+
+  /** The centres and the police, one tap away when a message is refused. */
+  addCalls () {
+    let calls
+    try {
+      calls = JSON.parse(this.text.i18nCalls || '[]')
+    } catch {
+      calls = []
+    }
+    for (const [label, href, number] of calls) {
+      const $link = document.createElement('a')
+      $link.className = 'button button--call'
+      $link.href = href
+      const $number = document.createElement('span')
+      $number.dir = 'ltr'
+      $number.textContent = number
+      $link.append(`${label} `, $number)
+      this.$call.append($link)
     }
   }
 
