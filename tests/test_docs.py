@@ -55,3 +55,21 @@ def test_interface_strings_are_extracted(domain: str) -> None:
     with (ROOT / "locales" / f"{domain}.pot").open("rb") as handle:
         listed = {message.id for message in read_po(handle) if message.id}
     assert used == listed
+
+
+def test_every_language_has_its_translation_status() -> None:
+    """docs/translations.md says, for each language, who wrote it and its review."""
+    from server.i18n import LANGUAGES
+
+    text = (ROOT / "docs" / "translations.md").read_text()
+    rows = dict(re.findall(r"^\| `([\w-]+)` \| [^|]+ \| [^|]+ \| ([^|]+) \|$", text, re.M))
+    assert set(rows) == set(LANGUAGES)
+    assert all(status.strip() for status in rows.values())
+
+
+def test_the_readme_names_the_font_packages_the_tests_install() -> None:
+    script = (ROOT / "test.sh").read_text()
+    packages = set(re.findall(r"missing\+=\((fonts-[\w-]+)\)", script))
+    assert packages == {"fonts-noto-core", "fonts-noto-cjk"}
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{package}`" in readme for package in packages)
