@@ -38,13 +38,28 @@ MISSING_GLYPHS = """(text) => {
 }"""
 
 
+# Every character of every page of the language, read from the pages' HTML.
+ALL_TEXT = """async (paths) => {
+  const parser = new DOMParser()
+  let text = ''
+  for (const path of paths) {
+    const html = await (await fetch(path)).text()
+    text += parser.parseFromString(html, 'text/html').body.textContent
+  }
+  return text
+}"""
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_script_renders_without_missing_glyphs(page, live_server, lang):  # type: ignore[no-untyped-def]
     """A screenshot of each start page is kept; Arabic and Tigrinya are asked for."""
     page.goto(f"{live_server.url}/{lang}/")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"home-{lang}.png", full_page=True)
-    text = page.evaluate("document.body.innerText")
+    assert page.evaluate(MISSING_GLYPHS, page.evaluate("document.body.innerText")) == []
+    # Every other page of the language, and the scripts' strings, too.
+    paths = [f"/{lang}/{path}" for path in [*PAGE_PATHS.values(), "o"]]
+    text = page.evaluate(ALL_TEXT, paths) + page.evaluate("JSON.stringify(window.HAVEN_TEXTS)")
     assert page.evaluate(MISSING_GLYPHS, text) == []
     # The detector itself: a private-use character has no glyph in any font.
     assert page.evaluate(MISSING_GLYPHS, "a\ue000") == ["\ue000"]
