@@ -38,11 +38,17 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def static(request: Request) -> Response:
-    representation: Representation | None = request.app.state.static.get(request.url.path)
-    if representation is None:
-        raise HTTPException(404)
-    return representation.respond(request)
+def by_path(name: str) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint serving, by its address, a file of the table on ``app.state.<name>``."""
+
+    async def endpoint(request: Request) -> Response:
+        table: dict[str, Representation] = getattr(request.app.state, name)
+        representation = table.get(request.url.path)
+        if representation is None:
+            raise HTTPException(404)
+        return representation.respond(request)
+
+    return endpoint
 
 
 def stored(name: str) -> Callable[[Request], Awaitable[Response]]:
@@ -68,13 +74,6 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-async def disguise(request: Request) -> Response:
-    representation: Representation | None = request.app.state.disguises.get(request.url.path)
-    if representation is None:
-        raise HTTPException(404)
-    return representation.respond(request)
-
-
 async def advisor_root(request: Request) -> Response:
     return RedirectResponse("/advisor/", status_code=301)
 
@@ -90,9 +89,9 @@ def routes() -> list[Route]:
         Route(assets.MANIFEST_URL, stored("manifest"), name="manifest"),
         Route("/api/inbox-key", stored("inbox_key_document"), name="api_inbox_key"),
         Route("/api/openapi.json", stored("openapi"), name="api_openapi"),
-        Route("/static/{path:path}", static, name="static"),
+        Route("/static/{path:path}", by_path("static"), name="static"),
         *(
-            Route(path, disguise, name=f"disguise_{name}")
+            Route(path, by_path("disguises"), name=f"disguise_{name}")
             for item in assets.DISGUISES
             for name, path in ((item.name, item.url), (f"{item.name}_manifest", item.manifest_url))
         ),

@@ -53,14 +53,7 @@ LANGUAGES: dict[str, Language] = {
 # another code. Matching is by prefix, longest first, so "pt-PT" and "pt" both
 # reach "pt-BR", and "zh-CN", "zh-SG" and "zh" reach "zh-Hans". Traditional
 # Chinese is not offered: its readers get the next language they ask for.
-ALIASES: dict[str, str] = {
-    "pt": "pt-BR",
-    "zh": "zh-Hans",
-    "zh-cn": "zh-Hans",
-    "zh-sg": "zh-Hans",
-    "zh-my": "zh-Hans",
-    "zh-hans-cn": "zh-Hans",
-}
+ALIASES: dict[str, str] = {"pt": "pt-BR", "zh": "zh-Hans"}
 # Tags that must not fall back to a shorter prefix's alias.
 NO_FALLBACK = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .bodies import MAX_BODY, read_limited
+from .content import page_url
 from .crypto import seal
 from .i18n import LANGUAGES, negotiate
 from .intake import accept_request
@@ -46,15 +47,21 @@ def known_language(request: Request) -> str:
     return code
 
 
-async def root(request: Request) -> Response:
+def _in_browser_language(request: Request, key: str) -> Response:
+    """A redirect to one page in the language the browser asks for."""
     code = negotiate(request.headers.get("accept-language"))
-    return RedirectResponse(f"/{code}/", status_code=303, headers={"Vary": "Accept-Language"})
+    return RedirectResponse(
+        page_url(code, key), status_code=303, headers={"Vary": "Accept-Language"}
+    )
+
+
+async def root(request: Request) -> Response:
+    return _in_browser_language(request, "home")
 
 
 async def install_root(request: Request) -> Response:
     """/install: the disguised-install page, in the browser's language."""
-    code = negotiate(request.headers.get("accept-language"))
-    return RedirectResponse(f"/{code}/p/9", status_code=303, headers={"Vary": "Accept-Language"})
+    return _in_browser_language(request, "install")
 
 
 async def language_root(request: Request) -> Response:
