@@ -30,6 +30,33 @@ function inDialog (target) {
   return target instanceof Element && Boolean(target.closest('dialog, [role="dialog"], [aria-modal="true"]'))
 }
 
+/** Presses of one key, counted within WINDOW_MS of the first of them. */
+class Presses {
+  constructor () {
+    this.reset()
+  }
+
+  reset () {
+    this.count = 0
+    this.started = 0
+  }
+
+  /** @returns {number} the presses so far, this one included */
+  add (now) {
+    if (this.count === 0 || now - this.started > WINDOW_MS) {
+      this.count = 0
+      this.started = now
+    }
+    this.count += 1
+    return this.count
+  }
+
+  /** @returns {number} milliseconds left before the count starts again */
+  left (now) {
+    return WINDOW_MS - (now - this.started)
+  }
+}
+
 export class QuickExit {
   static moduleName = 'quick-exit'
   static started = false
@@ -45,6 +72,8 @@ export class QuickExit {
       twice: $root.dataset.i18nShiftTwice || '',
       cancelled: $root.dataset.i18nShiftCancelled || ''
     }
+    this.shift = new Presses()
+    this.escape = new Presses()
     this.resetKeys()
   }
 
@@ -96,10 +125,8 @@ export class QuickExit {
   resetKeys () {
     this.shiftHeld = false
     this.combined = false
-    this.shiftCount = 0
-    this.shiftStarted = 0
-    this.escapeCount = 0
-    this.escapeStarted = 0
+    this.shift.reset()
+    this.escape.reset()
     clearTimeout(this.shiftTimer)
   }
 
@@ -113,24 +140,18 @@ export class QuickExit {
     }
     // Any other key breaks a Shift sequence (and marks a held Shift as combined).
     if (this.shiftHeld) this.combined = true
-    if (this.shiftCount > 0) this.cancelShift(false)
+    if (this.shift.count > 0) this.cancelShift(false)
     if (event.key === 'Escape' && !event.repeat) {
       if (isTextField(event.target) || inDialog(event.target)) {
-        this.escapeCount = 0
+        this.escape.reset()
         return
       }
-      const now = Date.now()
-      if (this.escapeCount === 0 || now - this.escapeStarted > WINDOW_MS) {
-        this.escapeCount = 0
-        this.escapeStarted = now
-      }
-      this.escapeCount += 1
-      if (this.escapeCount >= 2) {
+      if (this.escape.add(Date.now()) >= 2) {
         event.preventDefault()
         this.exit()
       }
     } else {
-      this.escapeCount = 0
+      this.escape.reset()
     }
   }
 
@@ -143,23 +164,19 @@ export class QuickExit {
       return
     }
     const now = Date.now()
-    if (this.shiftCount === 0 || now - this.shiftStarted > WINDOW_MS) {
-      this.shiftCount = 0
-      this.shiftStarted = now
-    }
-    this.shiftCount += 1
-    if (this.shiftCount >= 3) {
+    const count = this.shift.add(now)
+    if (count >= 3) {
       this.exit()
       return
     }
-    this.say(this.shiftCount === 1 ? this.texts.once : this.texts.twice)
+    this.say(count === 1 ? this.texts.once : this.texts.twice)
     clearTimeout(this.shiftTimer)
-    this.shiftTimer = setTimeout(() => this.cancelShift(true), WINDOW_MS - (now - this.shiftStarted))
+    this.shiftTimer = setTimeout(() => this.cancelShift(true), this.shift.left(now))
   }
 
   cancelShift (announce) {
-    const had = this.shiftCount > 0
-    this.shiftCount = 0
+    const had = this.shift.count > 0
+    this.shift.reset()
     clearTimeout(this.shiftTimer)
     if (announce && had) this.say(this.texts.cancelled)
   }
