@@ -214,21 +214,15 @@ class Desk:
         return reference
 
 
+def add_arguments(email: str, centre: str, *extra: str) -> list[str]:
+    """The arguments of `haven advisor add` with the password on standard input."""
+    return ["advisor", "add", "--centre", centre, "--email", email, "--password-stdin", *extra]
+
+
 def add_by_command(data_dir: Path, email: str, centre: str) -> subprocess.CompletedProcess[str]:
     """`haven advisor add` run as an operator would, against ``data_dir``."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "advisor",
-            "add",
-            "--centre",
-            centre,
-            "--email",
-            email,
-            "--password-stdin",
-        ],
+        [sys.executable, "-m", "server", *add_arguments(email, centre)],
         input=PASSWORD + "\n",
         capture_output=True,
         text=True,

@@ -15,19 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from advisors import Desk, make_desk
+from advisors import Desk, make_desk, make_settings
 from helpers import CHROMIUM, CHROMIUM_ARGS
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def make_settings(tmp_path: Path, **overrides: str) -> Settings:
-    environ = {"HAVEN_DATA_DIR": str(tmp_path / "data"), **overrides}
-    return Settings.from_environ(environ)
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,30 @@
-"""Small helpers shared by the browser tests and the benchmarks that drive Chromium."""
+"""Small helpers shared by the tests and the benchmarks that drive Chromium."""
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from server.content import PAGE_PATHS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_tool(name: str) -> ModuleType:
+    """A script of tools/, which is not a package, as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The translation checks a reviewer runs; the tests run the same.
+check_translations = _load_tool("check_translations")
 
 CHROMIUM = "/usr/bin/chromium"
 # Keep Chromium off every network but loopback: no update checks, no lookups.
@@ -114,3 +131,28 @@ def stored_rows(data_dir: Path) -> int:
 
 def files_containing(folder: Path, marker: bytes) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file() and marker in path.read_bytes()]
+
+
+def installability(playwright: Any, profile: Path, base: str, path: str) -> dict[str, Any]:
+    """Chromium's own verdict on installing the page at ``path``.
+
+    In a persistent profile, as on a phone, once the app has stored itself:
+    the installability errors, the parsed manifest and the app's id.
+    """
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/en/")
+        wait_until_offline_ready(page, "en")
+        if path != "/en/":
+            page.goto(f"{base}{path}")
+        session = context.new_cdp_session(page)
+        return {
+            "errors": session.send("Page.getInstallabilityErrors")["installabilityErrors"],
+            "manifest": session.send("Page.getAppManifest"),
+            "app_id": session.send("Page.getAppId").get("appId"),
+        }
+    finally:
+        context.close()

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from advisors import add_arguments
 from click.testing import CliRunner, Result
 
 from server.cli import main
@@ -25,17 +26,7 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def add(run, email: str, centre: str, *extra: str, password: str = GOOD) -> Result:  # type: ignore[no-untyped-def]
     """`haven advisor add` with the password on standard input."""
-    return run(
-        "advisor",
-        "add",
-        "--centre",
-        centre,
-        "--email",
-        email,
-        "--password-stdin",
-        *extra,
-        password=password,
-    )
+    return run(*add_arguments(email, centre, *extra), password=password)
 
 
 def test_add_list_disable_enable(run) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from conftest import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server
 from helpers import (
     answer,
     fill_help_form,
+    installability,
     outbox_items,
     stored_rows,
     wait_for,
@@ -236,23 +237,11 @@ def press(page, keys: str) -> None:  # type: ignore[no-untyped-def]
 def test_each_disguise_is_installable_with_its_own_neutral_manifest(  # type: ignore[no-untyped-def]
     playwright_instance, live_server, tmp_path, name
 ):
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS
-    )
-    try:
-        page = context.new_page()
-        page.goto(f"{live_server.url}/en/")
-        wait_until_offline_ready(page, "en")
-        page.goto(f"{live_server.url}/{name}")
-        session = context.new_cdp_session(page)
-        assert session.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
-        manifest = session.send("Page.getAppManifest")
-        assert manifest["url"] == f"{live_server.url}/{name}.webmanifest"
-        assert not manifest.get("errors")
-        parsed = session.send("Page.getAppId")
-        assert parsed["appId"] == f"{live_server.url}/{name}"
-    finally:
-        context.close()
+    verdict = installability(playwright_instance, tmp_path / "profile", live_server.url, f"/{name}")
+    assert verdict["errors"] == []
+    assert verdict["manifest"]["url"] == f"{live_server.url}/{name}.webmanifest"
+    assert not verdict["manifest"].get("errors")
+    assert verdict["app_id"] == f"{live_server.url}/{name}"
     ids = {
         httpx.get(f"{live_server.url}/{n}.webmanifest").json()["id"]
         for n in ("calculator", "notes")

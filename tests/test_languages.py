@@ -5,25 +5,19 @@ can run them on one language and read what is missing in plain words.
 """
 
 import datetime as dt
-import importlib.util
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from helpers import check_translations as check
 
 from server.content import PAGE_PATHS
 from server.i18n import LANGUAGES, catalogue_path, negotiate, translations
 from server.site import _format_date
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "check_translations", ROOT / "tools" / "check_translations.py"
-)
-assert _spec and _spec.loader
-check = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(check)
 
 # gettext's plural forms for each language (GNU gettext's table).
 PLURAL_FORMS = {
