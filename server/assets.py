@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
 from .content import PAGE_PATHS, page_url
-from .i18n import LANGUAGES, translations
+from .i18n import ALIASES, LANGUAGES, NO_FALLBACK, translations
 from .responses import Representation, content_hash
 from .site import OFFLINE_PATH, texts_url
 
@@ -170,7 +170,12 @@ def notes_texts() -> Representation:
         code: {**_notes_texts(translations(code).gettext), "dir": lang.direction}
         for code, lang in LANGUAGES.items()
     }
-    body = f"export const TEXTS = {json.dumps(texts, ensure_ascii=False, separators=(',', ':'))}\n"
+    # The browser's own language is matched as the server matches Accept-Language.
+    exports = {"TEXTS": texts, "ALIASES": ALIASES, "NO_FALLBACK": NO_FALLBACK}
+    body = "".join(
+        f"export const {name} = {json.dumps(value, ensure_ascii=False, separators=(',', ':'))}\n"
+        for name, value in exports.items()
+    )
     return Representation(body.encode("utf-8"), _TYPES[".js"])
 
 

@@ -340,7 +340,8 @@ def test_notes_speak_the_language_chosen_at_set_up(browser, live_server, lang, d
 
 
 @pytest.mark.parametrize(
-    ("locale", "lang"), [("pt-PT", "pt-BR"), ("zh-CN", "zh-Hans"), ("ja-JP", "en")]
+    ("locale", "lang"),
+    [("pt-PT", "pt-BR"), ("zh-CN", "zh-Hans"), ("zh-TW", "en"), ("ar-MA", "ar"), ("ja-JP", "en")],
 )
 def test_notes_without_set_up_follow_the_browser(browser, live_server, locale, lang):  # type: ignore[no-untyped-def]
     context = browser.new_context(locale=locale)

@@ -4,19 +4,24 @@
  * that note is not kept. "Erase all notes" also forgets the unlock code.
  */
 import { Lock } from './lock.js'
-import { TEXTS } from './notes-texts.js'
+import { ALIASES, NO_FALLBACK, TEXTS } from './notes-texts.js'
 import { openApp, startShell } from './shell.js'
 
 const NOTES_KEY = 'app-notes'
 
-// Browser tags for which Haven has the language under another code.
-const ALIASES = { pt: 'pt-BR', zh: 'zh-Hans' }
-
+/** Haven's code for a language tag, matched as server/i18n.py matches Accept-Language. */
 function supported (tag) {
   if (!tag) return null
   if (TEXTS[tag]) return tag
-  const prefix = tag.split('-')[0].toLowerCase()
-  return TEXTS[prefix] ? prefix : (ALIASES[prefix] || null)
+  const lowered = tag.toLowerCase()
+  if (NO_FALLBACK.some((prefix) => lowered.startsWith(prefix))) return null
+  const parts = lowered.split('-')
+  for (let end = parts.length; end > 0; end--) {
+    const prefix = parts.slice(0, end).join('-')
+    const code = Object.keys(TEXTS).find((known) => known.toLowerCase() === prefix) || ALIASES[prefix]
+    if (code) return code
+  }
+  return null
 }
 
 function language () {
