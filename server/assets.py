@@ -17,7 +17,7 @@ from .bundle import PWA_DIR, SERVICE_WORKER_DIR
 from .content import PAGE_PATHS, page_url
 from .i18n import ALIASES, LANGUAGES, NO_FALLBACK, translations
 from .responses import Representation, content_hash
-from .site import OFFLINE_PATH, texts_url
+from .site import JAVASCRIPT, OFFLINE_PATH, texts_url
 
 THEME_COLOUR = "#0b6e69"
 BACKGROUND_COLOUR = "#fbfaf7"
@@ -65,7 +65,7 @@ DISGUISES = (
 )
 
 _TYPES = {
-    ".js": "text/javascript; charset=utf-8",
+    ".js": JAVASCRIPT,
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
     ".png": "image/png",

@@ -300,11 +300,11 @@ class Site:
                 page=self.content.page(code, key),
                 layout=layout,
             )
-        return Representation(compact_html(html).encode("utf-8"), HTML)
+        return _stored_page(html)
 
     def _render_offline(self, code: str) -> Representation:
         html = self.render(code, "offline.html", **self.context(code, None, OFFLINE_PATH))
-        return Representation(compact_html(html).encode("utf-8"), HTML)
+        return _stored_page(html)
 
     def _render_texts(self, code: str) -> Representation:
         texts = json.dumps(
@@ -356,6 +356,11 @@ def compact_html(html: str) -> str:
     return "".join(
         part if index % 2 else _INDENT.sub("\n", part) for index, part in enumerate(parts)
     )
+
+
+def _stored_page(html: str) -> Representation:
+    """A prerendered page, as the server keeps it and the phone stores it."""
+    return Representation(compact_html(html).encode("utf-8"), HTML)
 
 
 def _format_date(day: dt.date, lang: Language) -> str:
