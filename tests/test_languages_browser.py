@@ -1,4 +1,4 @@
-"""Sixteen languages in Chromium: right-to-left, fonts, the picker, offline."""
+"""Sixteen languages in Chromium: right to left, fonts, the picker (offline: test_offline.py)."""
 
 import os
 from pathlib import Path
@@ -128,41 +128,6 @@ def test_the_picker_is_one_tap_from_every_page(page, live_server):  # type: igno
             for index in range(links.count())
         }
         assert names == {code: lang.name for code, lang in LANGUAGES.items()}
-
-
-@pytest.mark.parametrize("target", ["ar", "ti", "zh-Hans"])
-def test_switching_keeps_the_page_and_stores_the_new_language(
-    context, page, tmp_path, neutral_site, target
-):  # type: ignore[no-untyped-def]
-    from conftest import start_server, stop_server
-    from helpers import wait_until_offline_ready
-
-    from server.content import load_content
-
-    content = load_content()
-    server = start_server(tmp_path / "data", tmp_path / "server.log", neutral_site)
-    try:
-        base = server.url
-        page.goto(f"{base}/en/p/3")
-        wait_until_offline_ready(page, "en")
-        page.locator(".language-link").click()
-        page.wait_for_url(f"{base}/en/#languages")
-        page.locator(f'#languages a[data-language="{target}"]').click()
-        page.wait_for_url(f"{base}/{target}/p/3")
-        wait_until_offline_ready(page, target)
-    finally:
-        stop_server(server)
-    context.set_offline(True)
-    for key, path in PAGE_PATHS.items():
-        page.goto(f"{base}/{target}/{path}")
-        assert page.locator("h1").inner_text() == content.page(target, key).heading, key
-        assert page.locator("html").get_attribute("lang") == target
-    # The page scripts have their strings offline too.
-    assert page.evaluate("Object.keys(window.HAVEN_TEXTS)") == [
-        "quick-exit",
-        "app-status",
-        "outbox-status",
-    ]
 
 
 def test_the_glyph_check_sees_a_missing_font(playwright_instance, live_server, tmp_path):  # type: ignore[no-untyped-def]

@@ -67,6 +67,31 @@ def test_every_page_and_the_self_check_work_offline(context, page, own_server, c
     assert page.locator("h1").inner_text() == content.page(lang, "home").heading
 
 
+@pytest.mark.parametrize("target", ["ar", "ti", "zh-Hans"])
+def test_switching_keeps_the_page_and_stores_the_new_language(  # type: ignore[no-untyped-def]
+    context, page, own_server, content, target
+):
+    base = own_server.url
+    page.goto(f"{base}/en/p/3")
+    wait_until_offline_ready(page, "en")
+    page.locator(".language-link").click()
+    page.wait_for_url(f"{base}/en/#languages")
+    page.locator(f'#languages a[data-language="{target}"]').click()
+    page.wait_for_url(f"{base}/{target}/p/3")
+    wait_until_offline_ready(page, target)
+    go_offline(context, own_server)
+    for key, path in PAGE_PATHS.items():
+        page.goto(f"{base}/{target}/{path}")
+        assert page.locator("h1").inner_text() == content.page(target, key).heading, key
+        assert page.locator("html").get_attribute("lang") == target
+    # The page scripts have their strings offline too.
+    assert page.evaluate("Object.keys(window.HAVEN_TEXTS)") == [
+        "quick-exit",
+        "app-status",
+        "outbox-status",
+    ]
+
+
 def test_a_new_version_is_offered_not_forced(context, page, tmp_path, neutral_site):  # type: ignore[no-untyped-def]
     """A restart with changed files gives a new worker that waits for the person."""
     first = start_server(tmp_path / "data", tmp_path / "one.log", neutral_site)
