@@ -6,6 +6,7 @@ can run them on one language and read what is missing in plain words.
 
 import datetime as dt
 import re
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", " ".join(parser.parts))
 
 
-def english_sentences() -> set[str]:
+@cache
+def english_sentences() -> frozenset[str]:
     """Every English interface string and content sentence of three words or more."""
     with (ROOT / "locales" / "messages.pot").open("rb") as handle:
         found = {
@@ -110,7 +112,7 @@ def english_sentences() -> set[str]:
         }
     for path in (ROOT / "content" / "en").glob("*.md"):
         found |= check.english_sentences(path.read_text(encoding="utf-8"))
-    return found
+    return frozenset(found)
 
 
 PLACEHOLDER = re.compile(r"%\(|\{")
