@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,12 +76,20 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_server(data_dir: Path, log_path: Path, exit_url: str, port: int = 0) -> LiveServer:
-    env = {
+def start_server(
+    data_dir: Path,
+    log_path: Path,
+    exit_url: str,
+    port: int = 0,
+    env: Mapping[str, str] | None = None,
+) -> LiveServer:
+    """``haven serve`` on a free loopback port; ``env`` adds or overrides settings."""
+    environment = {
         **os.environ,
         "HAVEN_DATA_DIR": str(data_dir),
         "HAVEN_EXIT_URL": exit_url,
         "PYTHONUNBUFFERED": "1",
+        **(env or {}),
     }
     with log_path.open("a") as log:
         process = subprocess.Popen(
@@ -89,7 +97,7 @@ def start_server(data_dir: Path, log_path: Path, exit_url: str, port: int = 0) -
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env=env,
+            env=environment,
             cwd=ROOT,
         )
     assert process.stdout is not None
