@@ -219,10 +219,12 @@ def add_arguments(email: str, centre: str, *extra: str) -> list[str]:
     return ["advisor", "add", "--centre", centre, "--email", email, "--password-stdin", *extra]
 
 
-def add_by_command(data_dir: Path, email: str, centre: str) -> subprocess.CompletedProcess[str]:
+def add_by_command(
+    data_dir: Path, email: str, centre: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
     """`haven advisor add` run as an operator would, against ``data_dir``."""
     return subprocess.run(
-        [sys.executable, "-m", "server", *add_arguments(email, centre)],
+        [sys.executable, "-m", "server", *add_arguments(email, centre, *extra)],
         input=PASSWORD + "\n",
         capture_output=True,
         text=True,

@@ -33,11 +33,10 @@ from .common import (
     json_error,
     language,
     now,
-    open_case,
-    open_note,
     pages,
     scope_of,
 )
+from .opening import open_case, open_note
 from .sessions import Current, is_loopback
 from .views import read_inbox
 

@@ -1,4 +1,4 @@
-"""What every advisor route shares: the clock, the guard, forms, opened envelopes.
+"""What every advisor route shares: the clock, the guard, forms.
 
 The guard runs before any handler: a POST must come from this site's own
 origin and carry the session's CSRF token (403 otherwise); without a live
@@ -9,10 +9,8 @@ session a page sends the browser to the sign-in form and the JSON API answers
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -20,8 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..bodies import read_limited
-from ..crypto import EnvelopeError, InboxKey
-from ..storage.casework import CaseRow, Scope
+from ..storage.casework import Scope
 from ..storage.records import REFERENCE_ALPHABET
 from ..workdays import BRUSSELS
 from .render import AdvisorPages, advisor_language
@@ -162,51 +159,3 @@ def guarded(
         return endpoint
 
     return decorate
-
-
-# --- opening what a person sent --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Opened:
-    """A request's content as the person wrote it, or why it could not be opened."""
-
-    fields: dict[str, str] = field(default_factory=dict)
-    written_at: str | None = None
-    problem: str | None = None
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def open_case(inbox_key: InboxKey, case: CaseRow) -> Opened:
-    """Open a request's envelope in memory. The content came from a phone: every
-    value is treated as untrusted text (the templates escape it)."""
-    try:
-        envelope = json.loads(case.envelope)
-        plaintext = inbox_key.open(envelope, case.sealed_centre, case.language)
-        document = json.loads(plaintext.decode("utf-8"))
-    except (EnvelopeError, ValueError, TypeError, UnicodeDecodeError) as error:
-        return Opened(problem=type(error).__name__)
-    if not isinstance(document, dict):
-        return Opened(problem="not an object")
-    fields = document.get("fields")
-    if not isinstance(fields, dict):
-        fields = {}
-    written = document.get("writtenAt")
-    return Opened(
-        fields={str(name): _text(value) for name, value in fields.items()},
-        written_at=written if isinstance(written, str) else None,
-    )
-
-
-def open_note(inbox_key: InboxKey, note: bytes | None, reference: str) -> str | None:
-    if note is None:
-        return None
-    try:
-        plaintext = inbox_key.open_note(json.loads(note), reference)
-        value = json.loads(plaintext.decode("utf-8")).get("text")
-    except (EnvelopeError, ValueError, TypeError, AttributeError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, str) else None

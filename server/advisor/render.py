@@ -97,11 +97,11 @@ class AdvisorPages:
             # The phone's own clock, as it wrote it; shown as given if it is odd.
             try:
                 moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
+                if moment.tzinfo is None:
+                    return value
+                return format_datetime(moment, format="short", tzinfo=BRUSSELS, locale=locale)
+            except (ValueError, OverflowError):
                 return value
-            if moment.tzinfo is None:
-                return value
-            return format_datetime(moment, format="short", tzinfo=BRUSSELS, locale=locale)
 
         helpers = {
             "language_name": lambda tag: (

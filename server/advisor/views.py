@@ -36,13 +36,12 @@ from .common import (
     html,
     language,
     now,
-    open_case,
-    open_note,
     pages,
     read_form,
     scope_of,
     sessions,
 )
+from .opening import open_case, open_note
 from .passwords import verify_password
 from .sessions import Current, may_sign_in, same_origin
 from .totp import TotpBox, accepted_step
