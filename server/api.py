@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -20,22 +18,18 @@ from starlette.routing import Route
 
 from . import openapi
 from .bodies import MAX_BODY, read_limited
-from .crypto import MISSING, MUST_BE_OBJECT, InboxKey, envelope_problems
+from .crypto import MISSING, MUST_BE_OBJECT, UNKNOWN_KEY, InboxKey, envelope_problems
 from .i18n import LANGUAGES, negotiate, translations
-from .intake import accept_request
+from .intake import Accepted, Intake, Limited, Replayed, UnknownKey
 from .responses import Representation
-from .security.ratelimit import RateLimiter
-from .storage import StoredRequest, find_request
+from .security.clients import client_address
+from .storage import StoredRequest
 from .validation import CENTRES
 from .workdays import format_day
-
-logger = logging.getLogger("haven.api")
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 NO_STORE = {"Cache-Control": "no-store"}
-# How long a phone should wait when storage is down before it tries again.
-UNAVAILABLE_RETRY_SECONDS = 30
 
 Gettext = Callable[[str], str]
 
@@ -45,8 +39,8 @@ def inbox_key_representation(inbox_key: InboxKey) -> Representation:
     return Representation(body, "application/json")
 
 
-def openapi_representation() -> Representation:
-    return Representation(json.dumps(openapi.document(), indent=1).encode(), "application/json")
+def openapi_representation(kids: Collection[str]) -> Representation:
+    return Representation(json.dumps(openapi.document(kids), indent=1).encode(), "application/json")
 
 
 def _error(
@@ -146,46 +140,37 @@ async def create_request(request: Request) -> Response:
             422, "invalid", _("Some parts of the request are missing or not valid."), errors=errors
         )
     assert isinstance(data, dict) and key is not None
-    state = request.app.state
-    limiter: RateLimiter = state.rate_limiter
-    client = request.client.host if request.client else None
-    try:
-        wait = limiter.hit(client)
-        if wait is not None:
-            # A replay of something already stored is never refused: the phone
-            # must hear its acknowledgement, however busy its network was.
-            stored = await find_request(state.db, key)
-            if stored is None:
-                return _error(
-                    429,
-                    "rate_limited",
-                    _("Too many requests were sent from this connection. Please try again later."),
-                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
-                )
-            return _acknowledge(stored)
-        # Stored as a canonical copy of the checked envelope: the same fields
-        # and values as sent, nothing added.
-        envelope = json.dumps(data["envelope"], separators=(",", ":")).encode()
-        stored = await accept_request(
-            request.app,
-            idempotency_key=key,
-            centre=data["centre"],
-            language=code,
-            envelope=envelope,
-            received_at=request.app.state.clock(),
-        )
-    except Exception as error:
-        # The error's text can quote the row: log its kind only.
-        logger.error("could not store a help request: %s", type(error).__name__)
+    intake: Intake = request.app.state.intake
+    outcome = await intake.submit(
+        idempotency_key=key,
+        centre=data["centre"],
+        language=code,
+        envelope=data["envelope"],
+        client=client_address(request),
+    )
+    if isinstance(outcome, Accepted | Replayed):
+        return _acknowledge(outcome.stored)
+    if isinstance(outcome, UnknownKey):
+        message = _(UNKNOWN_KEY)
         return _error(
-            503,
-            "unavailable",
-            _("The request could not be saved just now. It will be sent again."),
-            headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+            422,
+            "unknown_key",
+            message,
+            errors=[{"field": "envelope.kid", "message": message}],
         )
-    if not stored.created:
-        limiter.refund(client)  # only new requests count against the limit
-    return _acknowledge(stored)
+    if isinstance(outcome, Limited):
+        return _error(
+            429,
+            "rate_limited",
+            _("Too many requests were sent from this connection. Please try again later."),
+            headers={"Retry-After": str(outcome.retry_after)},
+        )
+    return _error(
+        503,
+        "unavailable",
+        _("The request could not be saved just now. It will be sent again."),
+        headers={"Retry-After": str(outcome.retry_after)},
+    )
 
 
 def routes() -> list[Route]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import secrets
+import hashlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from .advisor.sessions import Sessions, load_or_create_key
 from .advisor.totp import TotpBox
 from .content import load_content
 from .crypto import InboxKey
+from .intake import Intake
 from .push import PushSender, VapidKey
 from .responses import Representation
 from .security.headers import SecurityHeadersMiddleware
@@ -61,17 +63,32 @@ def stored(name: str) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
+# Error codes of the JSON APIs, by status; anything else is "error".
+JSON_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+# What an error may keep of its headers: how to retry, and what would work.
+KEPT_HEADERS = ("allow", "retry-after")
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if request.url.path.startswith("/advisor/api/"):
+    kept = {
+        name: value
+        for name, value in ((exc.headers or {}) if isinstance(exc, HTTPException) else {}).items()
+        if name.lower() in KEPT_HEADERS
+    }
+    headers = {"Cache-Control": "no-store", **kept}
+    code = pages.language_of(request)
+    if request.url.path.startswith(("/api/", "/advisor/api/")):
+        # A program is asking: it gets JSON it can read, never an HTML page.
+        _heading, message = Site.error_texts(request.app.state.site.gettext(code), status)
         return JSONResponse(
-            {"error": "not_found" if status == 404 else "error", "message": str(status)},
+            {"error": JSON_ERRORS.get(status, "error"), "message": message},
             status_code=status,
-            headers={"Cache-Control": "no-store"},
+            headers=headers,
         )
     current: Site = request.app.state.site
-    html = current.render_error(pages.language_of(request), status)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    html = current.render_error(code, status)
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 async def advisor_root(request: Request) -> Response:
@@ -125,6 +142,8 @@ def create_app(settings: Settings) -> Starlette:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Made (or read) before anything else: a broken key file stops the start.
     inbox_key = InboxKey.load_or_create(settings.data_dir)
+    # The keys an envelope may be sealed to (key rotation will make it several).
+    kids = frozenset({inbox_key.kid})
     inbox_key_representation = api.inbox_key_representation(inbox_key)
     site = Site(settings, load_content())
     static_files = assets.load_static()
@@ -157,9 +176,8 @@ def create_app(settings: Settings) -> Starlette:
     app.state.service_worker = assets.service_worker(precache)
     app.state.inbox_key = inbox_key
     app.state.inbox_key_document = inbox_key_representation
-    app.state.openapi = api.openapi_representation()
+    app.state.openapi = api.openapi_representation(kids)
     app.state.db = Database.from_settings(settings)
-    app.state.rate_limiter = RateLimiter(*settings.request_rate)
     app.state.clock = _utc_now
     # Advisors: sessions signed with a key of the data directory, failed
     # sign-ins counted per account and per client (keyed hashes, not names).
@@ -172,7 +190,14 @@ def create_app(settings: Settings) -> Starlette:
     app.state.login_clients = RateLimiter(*LOGIN_FAILURES_PER_CLIENT)
     app.state.vapid_key = VapidKey.load_or_create(settings.data_dir)
     app.state.push_sender = PushSender(app.state.db, app.state.vapid_key, settings.push_subject)
-    app.state.on_new_request = app.state.push_sender.request_arrived
-    # Keys the no-JavaScript form's idempotency hash; lives only in memory.
-    app.state.form_key = secrets.token_bytes(32)
+    app.state.intake = Intake(
+        app.state.db,
+        RateLimiter(*settings.request_rate),
+        kids,
+        notify=app.state.push_sender.request_arrived,
+        clock=_utc_now,
+    )
+    # Keys the no-JavaScript form's idempotency hash (forms.py); derived from the
+    # session key, so a resubmission after a restart is still recognised.
+    app.state.form_key = hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest()
     return app

@@ -56,6 +56,10 @@ UNSUPPORTED_VERSION = _("This envelope version is not supported.")
 NOT_TEXT = _("This must be text in base64url.")
 WRONG_LENGTH = _("This has the wrong length.")
 NOT_A_POINT = _("This is not an uncompressed P-256 public key.")
+UNKNOWN_KEY = _(
+    "This message was sealed for a key this server does not have, so it cannot be "
+    "delivered. Please write it again, or call a centre."
+)
 
 
 class EnvelopeError(ValueError):

@@ -1,61 +1,150 @@
-"""Accepting a sealed help request, whichever way it arrived.
+"""Accepting a sealed help request, whichever way it arrived: one policy.
 
-The JSON API (phones with JavaScript) and the plain form (without) both end
-here: the envelope is stored once under its idempotency key, durably, and
-only then acknowledged; whoever must hear of a new request is told after,
-off the acknowledgement's path.
+The JSON API (phones with JavaScript) and the plain form (without) both hand
+their envelope to :class:`Intake`, which decides alone: an envelope sealed
+to a key this server does not hold is refused (the phone keeps it and tells
+the person); a client over its limit is refused unless the request is one
+already stored (a replay always hears its acknowledgement); a storage failure
+is "unavailable, try again", never an error page or a lost request. What is
+accepted is stored once under its idempotency key, durably, and only then
+acknowledged; whoever must hear of a new request is told after, off the
+acknowledgement's path. The front doors only translate the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from starlette.applications import Starlette
-
 from .crypto import ENVELOPE_VERSION
-from .storage import StoredRequest, store_request
+from .security.ratelimit import RateLimiter
+from .storage import Database, StoredRequest, find_request, store_request
 
 logger = logging.getLogger("haven.intake")
 
 NewRequestHook = Callable[[StoredRequest], Awaitable[None]]
-
-# Background tasks must be referenced until they finish, or they may vanish.
-_pending: set[asyncio.Task[Any]] = set()
-
-
-async def accept_request(
-    app: Starlette,
-    *,
-    idempotency_key: str,
-    centre: str,
-    language: str,
-    envelope: bytes,
-    received_at: dt.datetime,
-) -> StoredRequest:
-    stored = await store_request(
-        app.state.db,
-        idempotency_key=idempotency_key,
-        centre=centre,
-        language=language,
-        envelope=envelope,
-        envelope_version=ENVELOPE_VERSION,
-        received_at=received_at,
-    )
-    hook: NewRequestHook | None = getattr(app.state, "on_new_request", None)
-    if stored.created and hook is not None:
-        task = asyncio.create_task(_notify(hook, stored))
-        _pending.add(task)
-        task.add_done_callback(_pending.discard)
-    return stored
+# How long a phone (or a person at the form) should wait when storage is down.
+UNAVAILABLE_RETRY_SECONDS = 30
 
 
-async def _notify(hook: NewRequestHook, stored: StoredRequest) -> None:
-    try:
-        await hook(stored)
-    except Exception:
-        # Never the request's content: only that telling someone failed.
-        logger.exception("notifying about a new request for %s failed", stored.centre)
+@dataclass(frozen=True)
+class Accepted:
+    """Stored now, for the first time."""
+
+    stored: StoredRequest
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """Stored before under the same idempotency key: the same acknowledgement again."""
+
+    stored: StoredRequest
+
+
+@dataclass(frozen=True)
+class Limited:
+    """Too many new requests from this client; try again after ``retry_after`` seconds."""
+
+    retry_after: int
+
+
+@dataclass(frozen=True)
+class UnknownKey:
+    """Sealed to an inbox key this server does not hold: it could never be opened."""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Storage failed; nothing was stored. Try again after ``retry_after`` seconds."""
+
+    retry_after: int = UNAVAILABLE_RETRY_SECONDS
+
+
+Outcome = Accepted | Replayed | Limited | UnknownKey | Unavailable
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Intake:
+    """The one way a help request gets in. Built once, in ``create_app``."""
+
+    def __init__(
+        self,
+        db: Database,
+        limiter: RateLimiter,
+        kids: Collection[str],
+        *,
+        notify: NewRequestHook | None = None,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        self.db = db
+        self.limiter = limiter
+        self.kids = frozenset(kids)
+        self.notify = notify
+        self.clock = clock
+        # Background tasks must be referenced until they finish, or they may vanish.
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    async def submit(
+        self,
+        *,
+        idempotency_key: str,
+        centre: str,
+        language: str,
+        envelope: Mapping[str, object],
+        client: str | None,
+    ) -> Outcome:
+        """Decide on one sealed request; ``envelope`` has passed ``envelope_problems``."""
+        counted = False
+        try:
+            if envelope.get("kid") not in self.kids:
+                stored = await find_request(self.db, idempotency_key)
+                return UnknownKey() if stored is None else Replayed(stored)
+            wait = self.limiter.hit(client)
+            if wait is not None:
+                stored = await find_request(self.db, idempotency_key)
+                if stored is None:
+                    return Limited(max(1, math.ceil(wait)))
+                return Replayed(stored)
+            counted = True
+            stored = await store_request(
+                self.db,
+                idempotency_key=idempotency_key,
+                centre=centre,
+                language=language,
+                # A canonical copy of the checked envelope: the same fields and
+                # values as sent, nothing added.
+                envelope=json.dumps(envelope, separators=(",", ":")).encode(),
+                envelope_version=ENVELOPE_VERSION,
+                received_at=self.clock(),
+            )
+        except Exception as error:
+            # The error's text can quote the row: log its kind only.
+            logger.error("could not store a help request: %s", type(error).__name__)
+            if counted:
+                self.limiter.refund(client)  # nothing was stored: it will come again
+            return Unavailable()
+        if not stored.created:
+            self.limiter.refund(client)  # only new requests count against the limit
+            return Replayed(stored)
+        if self.notify is not None:
+            task = asyncio.create_task(self._notify(self.notify, stored))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+        return Accepted(stored)
+
+    @staticmethod
+    async def _notify(hook: NewRequestHook, stored: StoredRequest) -> None:
+        try:
+            await hook(stored)
+        except Exception:
+            # Never the request's content: only that telling someone failed.
+            logger.exception("notifying about a new request for %s failed", stored.centre)

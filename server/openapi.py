@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from . import __version__
@@ -12,32 +13,42 @@ from .validation import CENTRES
 IDEMPOTENCY_KEY_PATTERN = "^[A-Za-z0-9_-]{16,128}$"
 BASE64URL = "^[A-Za-z0-9_-]*$"
 
-# (status, description, error code) of every refusal POST /api/requests can give.
-ERRORS: tuple[tuple[int, str, str], ...] = (
-    (400, "The body is not JSON.", "malformed_json"),
-    (413, "The body is over 64 KB.", "too_large"),
-    (415, "The body is not `application/json`.", "unsupported_media_type"),
+# (status, description, error codes) of every refusal POST /api/requests can give.
+ERRORS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (400, "The body is not JSON.", ("malformed_json",)),
+    (413, "The body is over 64 KB.", ("too_large",)),
+    (415, "The body is not `application/json`.", ("unsupported_media_type",)),
     (
         422,
-        "Wrong shape, unknown envelope version, or a missing or bad Idempotency-Key; "
-        "`errors` names each field.",
-        "invalid",
+        "`invalid`: wrong shape, unknown envelope version, or a missing or bad "
+        "Idempotency-Key; `errors` names each field. `unknown_key`: sealed to an inbox "
+        "key this server does not hold; it can never be opened, so it must be written again.",
+        ("invalid", "unknown_key"),
     ),
-    (429, "Too many new requests from this client; see `Retry-After`.", "rate_limited"),
-    (503, "Storage is unavailable; nothing was stored. Retry later.", "unavailable"),
+    (429, "Too many new requests from this client; see `Retry-After`.", ("rate_limited",)),
+    (503, "Storage is unavailable; nothing was stored. Retry later.", ("unavailable",)),
 )
 
 
-def _b64(description: str, max_length: int | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "pattern": BASE64URL, "description": description}
-    if max_length is not None:
-        schema["maxLength"] = max_length
+def _encoded_length(size: int) -> int:
+    """How many base64url characters, unpadded, ``size`` bytes take."""
+    return (size * 4 + 2) // 3
+
+
+def _b64(description: str, *sizes: int, pattern: str = BASE64URL) -> dict[str, Any]:
+    """A base64url string of exactly one of ``sizes`` bytes once decoded."""
+    lengths = [_encoded_length(size) for size in sizes]
+    schema: dict[str, Any] = {"type": "string", "pattern": pattern, "description": description}
+    if len(lengths) == 1:
+        schema.update(minLength=lengths[0], maxLength=lengths[0])
+    else:
+        schema["anyOf"] = [{"minLength": length, "maxLength": length} for length in lengths]
     return schema
 
 
-def _error_schema(code: str, with_fields: bool) -> dict[str, Any]:
+def _error_schema(codes: tuple[str, ...], with_fields: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "error": {"const": code},
+        "error": {"enum": list(codes)},
         "message": {"type": "string", "description": "For people, in the request's language."},
     }
     if with_fields:
@@ -59,10 +70,10 @@ def _retry_after() -> dict[str, Any]:
 
 def _error_responses() -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    for status, description, code in ERRORS:
+    for status, description, codes in ERRORS:
         response: dict[str, Any] = {
             "description": description,
-            "content": {"application/json": {"schema": _error_schema(code, status == 422)}},
+            "content": {"application/json": {"schema": _error_schema(codes, status == 422)}},
         }
         if status in (429, 503):
             response["headers"] = _retry_after()
@@ -70,7 +81,8 @@ def _error_responses() -> dict[str, Any]:
     return responses
 
 
-def document() -> dict[str, Any]:
+def document(kids: Collection[str]) -> dict[str, Any]:
+    """The description; ``kids`` are the inbox keys envelopes may be sealed to."""
     acknowledgement = {"$ref": "#/components/schemas/Acknowledgement"}
     return {
         "openapi": "3.1.0",
@@ -167,12 +179,22 @@ def document() -> dict[str, Any]:
                     "additionalProperties": False,
                     "properties": {
                         "v": {"const": ENVELOPE_VERSION},
-                        "kid": _b64("The inbox key's id.", 11),
-                        "epk": _b64(f"Ephemeral public point, {POINT_SIZE} bytes."),
-                        "iv": _b64(f"AES-GCM nonce, {IV_SIZE} bytes."),
+                        "kid": {
+                            "enum": sorted(kids),
+                            "description": "The id of an inbox key this server holds "
+                            "(GET /api/inbox-key gives the current one).",
+                        },
+                        "epk": _b64(
+                            f"Ephemeral public point, {POINT_SIZE} bytes, uncompressed (0x04).",
+                            POINT_SIZE,
+                            # 0x04 first: its six leading bits are base64url's "B".
+                            pattern="^B[A-Za-z0-9_-]*$",
+                        ),
+                        "iv": _b64(f"AES-GCM nonce, {IV_SIZE} bytes.", IV_SIZE),
                         "ct": _b64(
                             f"Ciphertext with its {TAG_SIZE}-byte tag: one of "
-                            f"{', '.join(str(size) for size in BUCKETS)} bytes plus {TAG_SIZE}."
+                            f"{', '.join(str(size) for size in BUCKETS)} bytes plus {TAG_SIZE}.",
+                            *(bucket + TAG_SIZE for bucket in BUCKETS),
                         ),
                     },
                 },

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import hmac
 import json
 from urllib.parse import parse_qs
 
@@ -15,8 +12,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from .bodies import MAX_BODY, read_limited
 from .content import page_url
 from .crypto import seal
+from .forms import form_idempotency_key, form_nonce, set_form_nonce
 from .i18n import LANGUAGES, negotiate
-from .intake import accept_request
+from .intake import UNAVAILABLE_RETRY_SECONDS, Accepted, Intake, Limited, Replayed
+from .security.clients import client_address
 from .site import Site
 from .validation import FIELDS, validate
 from .workdays import format_day
@@ -106,52 +105,65 @@ async def help_request(request: Request) -> Response:
     """The help form without JavaScript: validated, sealed on arrival, stored.
 
     The plaintext exists only in this function's memory; what is stored is the
-    same sealed envelope a phone would have sent.
+    same sealed envelope a phone would have sent, through the same intake.
     """
     code = known_language(request)
     current = site(request)
-    _ = current.gettext(code)
     body = await _read_limited(request, MAX_BODY)
     fields = _parse_form(body)
     if fields is None:
         return HTMLResponse(current.render_help(code), status_code=400, headers=NO_STORE)
     clean, errors = validate(fields)
+    # Only the form's own fields go back into the page, escaped by the template.
+    values = {name: value for name, value in fields.items() if name in FIELDS}
     if errors:
-        # Only the form's own fields go back into the page, escaped by the template.
-        values = {name: value for name, value in fields.items() if name in FIELDS}
         html = current.render_help(code, values, errors)
         return HTMLResponse(html, status_code=400, headers=NO_STORE)
     state = request.app.state
-    retry_after = state.rate_limiter.hit(request.client.host if request.client else None)
-    if retry_after is not None:
-        return HTMLResponse(
-            current.render_error(code, 429),
-            status_code=429,
-            headers={**NO_STORE, "Retry-After": str(max(1, round(retry_after)))},
-        )
+    intake: Intake = state.intake
     centre = clean["centre"]
     document = {"v": 1, "lang": code, "fields": clean}
-    # A resubmitted form (Back, reload) is the same request: the key is a
-    # keyed hash of its content with a key that lives only in memory, so the
-    # stored hash tells nothing about what was written.
-    canonical = json.dumps(document, sort_keys=True).encode("utf-8")
-    idempotency_key = hmac.new(state.form_key, canonical, hashlib.sha256).hexdigest()
-    now: dt.datetime = state.clock()
-    document["writtenAt"] = now.isoformat()
+    nonce, new_nonce = form_nonce(request)
+    idempotency_key = form_idempotency_key(state.form_key, nonce, document)
+    document["writtenAt"] = intake.clock().isoformat()
     plaintext = json.dumps(document, ensure_ascii=False).encode("utf-8")
     envelope = seal(state.inbox_key.public_raw, plaintext, centre, code)
-    stored = await accept_request(
-        request.app,
+    outcome = await intake.submit(
         idempotency_key=idempotency_key,
         centre=centre,
         language=code,
-        envelope=json.dumps(envelope).encode("utf-8"),
-        received_at=now,
+        envelope=envelope,
+        client=client_address(request),
     )
-    html = current.render_sent(
-        code, stored.reference, format_day(stored.due_on, LANGUAGES[code].babel)
+    if isinstance(outcome, Accepted | Replayed):
+        stored = outcome.stored
+        html = current.render_sent(
+            code, stored.reference, format_day(stored.due_on, LANGUAGES[code].babel)
+        )
+        response = HTMLResponse(
+            html, status_code=201 if isinstance(outcome, Accepted) else 200, headers=NO_STORE
+        )
+        if new_nonce:
+            set_form_nonce(request, response, nonce)
+        return response
+    # Not sent: the form comes back with everything the person wrote, and says why.
+    _ = current.gettext(code)
+    if isinstance(outcome, Limited):
+        status, retry_after = 429, outcome.retry_after
+        notice = _(
+            "Many messages came from this connection. Please try again later, or call a centre."
+        )
+    else:
+        # UnknownKey cannot happen here (the server sealed it); treated as unavailable.
+        status, retry_after = 503, UNAVAILABLE_RETRY_SECONDS
+        notice = _(
+            "Your message could not be sent just now. Nothing is lost: please press Send "
+            "again in a few minutes, or call a centre."
+        )
+    html = current.render_help(code, values, notice=notice)
+    return HTMLResponse(
+        html, status_code=status, headers={**NO_STORE, "Retry-After": str(retry_after)}
     )
-    return HTMLResponse(html, status_code=201 if stored.created else 200, headers=NO_STORE)
 
 
 def _parse_form(body: bytes) -> dict[str, str] | None:

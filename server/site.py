@@ -256,8 +256,10 @@ class Site:
         code: str,
         values: Mapping[str, str] | None = None,
         errors: Mapping[str, str] | None = None,
+        notice: str | None = None,
     ) -> str:
-        """The get-help page with its form; values and errors for the no-JavaScript path."""
+        """The get-help page with its form; values, errors and a notice saying why
+        it was not sent, for the no-JavaScript path."""
         _ = self.gettext(code)
         texts = messages(_)
         field_messages = {
@@ -275,6 +277,7 @@ class Site:
             messages=texts,
             values=values or {},
             field_messages=field_messages,
+            notice=notice,
         )
 
     def render_sent(self, code: str, reference: str, contact_by_text: str) -> str:
@@ -315,7 +318,18 @@ class Site:
         return Representation(f"window.HAVEN_TEXTS={texts}\n".encode(), JAVASCRIPT)
 
     def render_error(self, code: str, status: int) -> str:
-        _ = self.gettext(code)
+        heading, message = self.error_texts(self.gettext(code), status)
+        return self.render(
+            code,
+            "error.html",
+            **self.context(code, None, ""),
+            heading=heading,
+            message=message,
+        )
+
+    @staticmethod
+    def error_texts(_: Callable[[str], str], status: int) -> tuple[str, str]:
+        """The heading and the sentence that explain an error status to a person."""
         if status == 404:
             heading, message = _("Page not found"), _("This address does not exist in this app.")
         elif status == 429:
@@ -333,13 +347,7 @@ class Site:
                 _("Something went wrong"),
                 _("Please try again in a moment. In danger, call 101 or 112."),
             )
-        return self.render(
-            code,
-            "error.html",
-            **self.context(code, None, ""),
-            heading=heading,
-            message=message,
-        )
+        return heading, message
 
 
 _INDENT = re.compile(r"\n[ \t]+")

@@ -249,6 +249,7 @@ def make_desk(tmp_path: Path, base_url: str = ORIGIN, **client_options: Any) -> 
     clock = FakeClock()
     ticker = Ticker()
     app.state.clock = clock
+    app.state.intake.clock = clock
     app.state.login_accounts = RateLimiter(5, 900, clock=ticker)
     app.state.login_clients = RateLimiter(20, 900, clock=ticker)
     with TestClient(app, base_url=base_url, **client_options) as client:

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from server import api
 from server.app import create_app
 from server.crypto import EnvelopeError, seal
 from server.i18n import LANGUAGES, translations
@@ -338,7 +337,7 @@ def test_a_new_request_is_announced_once_and_after_the_answer(tmp_path: Path) ->
         heard.append(stored)
         raise RuntimeError("a broken hook must not break the acknowledgement")
 
-    app.state.on_new_request = on_new_request
+    app.state.intake.notify = on_new_request
     with TestClient(app, base_url="http://127.0.0.1") as client:
         key = new_key()
         first = post(client, body_for(app), key)
@@ -351,15 +350,18 @@ def test_a_new_request_is_announced_once_and_after_the_answer(tmp_path: Path) ->
     assert heard[0].created
 
 
-def test_storage_failure_is_503_and_retryable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def broken(*args: object, **kwargs: object) -> StoredRequest:
+class FullDisk:
+    """A database whose every write fails, as on a full disk."""
+
+    @property
+    def writer(self) -> object:
         raise OSError("disk full")
 
-    monkeypatch.setattr(api, "accept_request", broken)
+
+def test_storage_failure_is_503_and_retryable(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path))
     with TestClient(app, base_url="http://127.0.0.1") as client:
+        app.state.intake.db = FullDisk()
         response = post(client, body_for(app), new_key())
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"

@@ -187,7 +187,7 @@ def hostile_desk(tmp_path: Path) -> Iterator[Desk]:
         desk.add(COORDINATOR, "pag-asa", coordinator=True)
         assert desk.sign_in(PAYOKE).status_code == 303
         assert desk.sign_in(COORDINATOR).status_code == 303
-        desk.app.state.rate_limiter = RateLimiter(1_000_000, 1)
+        desk.app.state.intake.limiter = RateLimiter(1_000_000, 1)
         yield desk
 
 
