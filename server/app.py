@@ -25,6 +25,7 @@ from .crypto import InboxKey
 from .intake import Intake
 from .push import PushSender, VapidKey
 from .responses import Representation
+from .security.files import private_directory, private_umask
 from .security.headers import SecurityHeadersMiddleware
 from .security.ratelimit import RateLimiter
 from .settings import Settings
@@ -139,7 +140,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> Starlette:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_umask()
+    private_directory(settings.data_dir)
     # Made (or read) before anything else: a broken key file stops the start.
     inbox_key = InboxKey.load_or_create(settings.data_dir)
     # The keys an envelope may be sealed to (key rotation will make it several).

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-import logging
 import re
+import resource
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -14,9 +15,10 @@ from typing import TypeVar
 import click
 import uvicorn
 
-from . import __version__
+from . import __version__, logs
 from .content import ContentError
 from .crypto import InboxKey, InboxKeyError
+from .security.files import KeyFileError, private_directory, private_umask
 from .settings import Settings
 
 T = TypeVar("T")
@@ -35,6 +37,8 @@ def _settings() -> Settings:
 @click.version_option(__version__, prog_name="haven")
 def main() -> None:
     """Haven: an offline-first help app."""
+    # Before anything is written: the database and the keys are this user's alone.
+    private_umask()
 
 
 @main.command()
@@ -51,9 +55,8 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings()
     host = host or settings.host
     port = settings.port if port is None else port
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level)
+    _raise_open_files_limit()
     from .app import create_app
     from .push import PushKeyError
 
@@ -61,7 +64,7 @@ def serve(host: str | None, port: int | None) -> None:
         app = create_app(settings)
     except ContentError as error:
         raise click.ClickException(f"content: {error}") from error
-    except (InboxKeyError, PushKeyError) as error:
+    except (InboxKeyError, PushKeyError, KeyFileError) as error:
         raise click.ClickException(f"key: {error}") from error
     except ValueError as error:
         raise click.ClickException(f"configuration: {error}") from error
@@ -94,9 +97,21 @@ def serve(host: str | None, port: int | None) -> None:
         forwarded_allow_ips=list(settings.forwarded_allow_ips),
         server_header=False,
         date_header=False,
+        # Past this many connections at once, new ones are answered 503 at once:
+        # a flood of idle connections cannot exhaust the process's files.
+        limit_concurrency=settings.max_connections,
     )
     server = uvicorn.Server(config)
     asyncio.run(server.serve(sockets=[sock]))
+
+
+def _raise_open_files_limit() -> None:
+    """Use all the open files the system allows: each connection holds one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = 65536 if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, target), hard))
 
 
 # --- keys ------------------------------------------------------------------------
@@ -110,11 +125,11 @@ def keys() -> None:
 
     settings = _settings()
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
         inbox = InboxKey.load_or_create(settings.data_dir)
         load_or_create_key(settings.data_dir)
         vapid = VapidKey.load_or_create(settings.data_dir)
-    except (InboxKeyError, PushKeyError, ValueError) as error:
+    except (InboxKeyError, PushKeyError, KeyFileError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     except OSError as error:
         raise click.ClickException(f"data directory {settings.data_dir}: {error}") from error
@@ -133,7 +148,7 @@ def _with_database(work: Callable[..., Awaitable[T]]) -> T:
 
     async def run() -> T:
         try:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_directory(settings.data_dir)
         except OSError as error:
             raise click.ClickException(f"data directory {settings.data_dir}: {error}") from error
         try:
@@ -289,7 +304,7 @@ def advisor_totp(email: str, remove: bool) -> None:
     settings = _settings()
     address = normalise_email(email)
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
         box = TotpBox(load_or_create_key(settings.data_dir))
     except (OSError, ValueError) as error:
         raise click.ClickException(f"session key: {error}") from error

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .security.files import require_private
+
 logger = logging.getLogger("haven.crypto")
 
 ENVELOPE_VERSION = 1
@@ -274,6 +276,7 @@ class InboxKey:
 
 def _load(path: Path) -> ec.EllipticCurvePrivateKey:
     try:
+        require_private(path, "inbox key")
         pem = path.read_bytes()
     except OSError as error:
         raise InboxKeyError(
@@ -290,8 +293,6 @@ def _load(path: Path) -> ec.EllipticCurvePrivateKey:
         ) from error
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise InboxKeyError(f"the inbox key {path} is not a P-256 key")
-    if path.stat().st_mode & 0o077:
-        logger.warning("the inbox key %s can be read by other users: chmod 600 it", path)
     return key
 
 

@@ -25,6 +25,7 @@ from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush_async
 
 from .crypto import create_exclusively
+from .security.files import require_private
 from .storage import Database, StoredRequest
 from .storage.casework import Subscription, delete_subscription, subscriptions_for
 
@@ -70,6 +71,7 @@ class VapidKey:
             if create_exclusively(path, pem):
                 logger.info("created a new VAPID key in %s", path)
                 return cls(key)
+        require_private(path, "VAPID key")
         try:
             loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as error:

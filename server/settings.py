@@ -18,6 +18,8 @@ from starlette.datastructures import CommaSeparatedStrings, Secret
 DEFAULT_EXIT_URL = "https://www.meteo.be/"
 # Generous enough for a shelter's shared Wi-Fi, low enough to stop a flood.
 DEFAULT_REQUEST_RATE = "60/3600"
+# Connections one process serves at once; more are answered 503 at once.
+DEFAULT_MAX_CONNECTIONS = 500
 # Push services want a way to reach whoever sends: set HAVEN_PUSH_SUBJECT.
 DEFAULT_PUSH_SUBJECT = "mailto:operator@localhost"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
@@ -66,6 +68,7 @@ class Settings:
     database_url: Secret  # a PostgreSQL URL carries a password: keep it out of reprs
     request_rate: tuple[int, float]  # (new requests, per so many seconds)
     push_subject: str  # who runs this server, for push services (RFC 8292 "sub")
+    max_connections: int  # uvicorn's limit_concurrency
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +97,9 @@ class Settings:
                 "HAVEN_PUSH_SUBJECT must be a mailto: or https:// address where the "
                 f"operator can be reached; got {push_subject!r}"
             )
+        max_connections = config("HAVEN_MAX_CONNECTIONS", cast=int, default=DEFAULT_MAX_CONNECTIONS)
+        if max_connections < 1:
+            raise ValueError(f"HAVEN_MAX_CONNECTIONS must be at least 1; got {max_connections}")
         return cls(
             data_dir=data_dir,
             host=config("HAVEN_HOST", cast=str, default="127.0.0.1"),
@@ -110,4 +116,5 @@ class Settings:
                 config("HAVEN_REQUEST_RATE", cast=str, default=DEFAULT_REQUEST_RATE)
             ),
             push_subject=push_subject,
+            max_connections=max_connections,
         )

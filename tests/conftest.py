@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -82,8 +82,10 @@ def start_server(
     exit_url: str,
     port: int = 0,
     env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> LiveServer:
-    """``haven serve`` on a free loopback port; ``env`` adds or overrides settings."""
+    """``haven serve`` on a free loopback port; ``env`` adds or overrides settings,
+    ``preexec_fn`` runs in the child before it starts (to set its limits, say)."""
     environment = {
         **os.environ,
         "HAVEN_DATA_DIR": str(data_dir),
@@ -99,6 +101,7 @@ def start_server(
             text=True,
             env=environment,
             cwd=ROOT,
+            preexec_fn=preexec_fn,
         )
     assert process.stdout is not None
     line = process.stdout.readline()

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..crypto import create_exclusively
+from ..security.files import require_private
 from ..storage import Database
 from ..storage.advisors import (
     Advisor,
@@ -53,6 +54,7 @@ def load_or_create_key(data_dir: Path) -> bytes:
     path = data_dir / KEY_FILE
     if not os.path.lexists(path):
         create_exclusively(path, secrets.token_hex(32).encode("ascii"))
+    require_private(path, "session key")
     key = path.read_bytes().strip()
     if len(key) < 32:
         raise ValueError(f"the session key {path} is too short; delete it to make a new one")

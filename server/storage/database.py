@@ -12,6 +12,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ..security.files import tighten
 from .writer import Writer
 
 if TYPE_CHECKING:
@@ -86,8 +87,19 @@ class Database:
         self._engine = self.build_engine()
         async with self._engine.begin() as connection:
             await connection.run_sync(_upgrade)
+        self._tighten_files()
         self._writer = Writer(self._engine)
         self._writer.start()
+
+    def _tighten_files(self) -> None:
+        """An SQLite file (and its journal) made before umask 077: its user's alone."""
+        database = make_url(self.url).database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            return
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            path = Path(database + suffix)
+            if path.exists():
+                tighten(path)
 
     async def stop(self) -> None:
         if self._writer is not None:
