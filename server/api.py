@@ -24,7 +24,7 @@ from .crypto import MISSING, MUST_BE_OBJECT, InboxKey, envelope_problems
 from .i18n import LANGUAGES, negotiate, translations
 from .intake import accept_request
 from .responses import Representation
-from .security.ratelimit import RateLimiter
+from .security.ratelimit import RateLimiter, client_of
 from .storage import StoredRequest, find_request
 from .validation import CENTRES
 from .workdays import format_day
@@ -148,7 +148,7 @@ async def create_request(request: Request) -> Response:
     assert isinstance(data, dict) and key is not None
     state = request.app.state
     limiter: RateLimiter = state.rate_limiter
-    client = request.client.host if request.client else None
+    client = client_of(request)
     try:
         wait = limiter.hit(client)
         if wait is not None:

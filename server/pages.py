@@ -17,6 +17,7 @@ from .content import page_url
 from .crypto import seal
 from .i18n import LANGUAGES, negotiate
 from .intake import accept_request
+from .security.ratelimit import client_of
 from .site import Site
 from .validation import FIELDS, validate
 from .workdays import format_day
@@ -122,7 +123,7 @@ async def help_request(request: Request) -> Response:
         html = current.render_help(code, values, errors)
         return HTMLResponse(html, status_code=400, headers=NO_STORE)
     state = request.app.state
-    retry_after = state.rate_limiter.hit(request.client.host if request.client else None)
+    retry_after = state.rate_limiter.hit(client_of(request))
     if retry_after is not None:
         return HTMLResponse(
             current.render_error(code, 429),

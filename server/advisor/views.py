@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..crypto import seal_note
+from ..security.ratelimit import client_of
 from ..storage.advisors import Advisor, find_advisor, normalise_email, use_totp_step
 from ..storage.casework import (
     OUTCOMES,
@@ -58,10 +59,6 @@ _SAFE_NEXT = re.compile(r"/advisor/[A-Za-z0-9/_\-]*(\?[A-Za-z0-9_\-=&]*)?")
 
 def _next(value: str | None) -> str:
     return value if value and _SAFE_NEXT.fullmatch(value) else "/advisor/"
-
-
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 # --- signing in and out ----------------------------------------------------------
@@ -133,7 +130,7 @@ async def login(request: Request) -> Response:
         )
     state = request.app.state
     account_key = "account:" + normalise_email(email)
-    client_key = _client(request)
+    client_key = client_of(request)
     waits = [
         wait
         for wait in (
