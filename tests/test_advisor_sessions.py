@@ -250,7 +250,8 @@ def test_repeated_failures_from_one_client_answer_429(desk: Desk) -> None:
 def test_throttling_keeps_no_address_or_email_in_clear(desk: Desk) -> None:
     for _ in range(3):
         _try(desk, PAYOKE, "not the password 123")
-    for limiter in (desk.app.state.login_accounts, desk.app.state.login_clients):
+    budgets = desk.app.state.login_budgets
+    for limiter in (budgets.accounts, budgets.clients):
         keys = list(limiter._windows)
         assert keys and all(isinstance(key, bytes) and len(key) == 32 for key in keys)
         assert not any(b"payoke" in key or b"testclient" in key for key in keys)

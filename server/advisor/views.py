@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ from .common import (
 )
 from .passwords import verify_password
 from .sessions import Current, may_sign_in, same_origin
+from .throttle import Reservation, SignInBudgets
 from .totp import TotpBox, accepted_step
 
 PER_PAGE = 50
@@ -129,20 +131,12 @@ async def login(request: Request) -> Response:
             email=email,
         )
     state = request.app.state
-    account_key = "account:" + normalise_email(email)
-    client_key = client_of(request)
-    waits = [
-        wait
-        for wait in (
-            state.login_accounts.blocked(account_key),
-            state.login_clients.blocked(client_key),
-        )
-        if wait is not None
-    ]
-    if waits:
-        seconds = max(1, round(max(waits)))
-        minutes = max(1, -(-seconds // 60))
-        return _throttled(request, email, seconds, minutes)
+    budgets: SignInBudgets = state.login_budgets
+    # Counted before the password is checked, so a burst of attempts sent at
+    # once gets no more checks than the budget allows.
+    reservation = budgets.reserve(normalise_email(email), client_of(request), None)
+    if not isinstance(reservation, Reservation):
+        return _throttled(request, email, reservation)
     advisor = await find_advisor(state.db, email)
     verified = await anyio.to_thread.run_sync(
         verify_password, advisor.password_hash if advisor else None, password
@@ -151,8 +145,6 @@ async def login(request: Request) -> Response:
     if verified and advisor is not None and advisor.active and advisor.totp_secret is not None:
         verified = await _second_factor_ok(request, advisor, form.get("code", ""), moment)
     if not verified or advisor is None or not advisor.active:
-        state.login_accounts.hit(account_key)
-        state.login_clients.hit(client_key)
         await audit(
             state.db, now=moment, advisor_id=advisor.id if advisor else None, action="login_failed"
         )
@@ -163,7 +155,7 @@ async def login(request: Request) -> Response:
             error=_("The e-mail address, the password or the code is not right."),
             email=email,
         )
-    state.login_accounts.clear(account_key)
+    budgets.succeeded(reservation)
     response = RedirectResponse(_next(form.get("next")), status_code=303, headers=NO_STORE)
     await sessions(request).start(request, response, advisor, moment)
     await audit(state.db, now=moment, advisor_id=advisor.id, action="login")
@@ -183,7 +175,9 @@ async def _second_factor_ok(
     return step is not None and await use_totp_step(request.app.state.db, advisor.id, step)
 
 
-def _throttled(request: Request, email: str, seconds: int, minutes: int) -> Response:
+def _throttled(request: Request, email: str, wait: float) -> Response:
+    seconds = max(1, math.ceil(wait))
+    minutes = -(-seconds // 60)
     ngettext = pages(request).ngettext(language(request))
     text = ngettext(
         "Too many attempts. Please wait %(num)d minute and try again.",
