@@ -20,6 +20,7 @@ from .advisor.render import AdvisorPages
 from .advisor.sessions import Sessions, load_or_create_key
 from .advisor.throttle import SignInBudgets
 from .advisor.totp import TotpBox
+from .advisor.verifier import Verifier
 from .content import load_content
 from .crypto import InboxKey
 from .push import PushSender, VapidKey
@@ -109,7 +110,9 @@ def routes() -> list[Route]:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     db: Database = app.state.db
     push_sender: PushSender = app.state.push_sender
+    verifier: Verifier = app.state.verifier
     await db.start()
+    verifier.start()
     await push_sender.start()
     try:
         yield
@@ -166,6 +169,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.advisor_pages = AdvisorPages(site.content)
     app.state.advisor_assets = advisor.load_assets()
     app.state.login_budgets = SignInBudgets()
+    app.state.verifier = Verifier()
     app.state.vapid_key = VapidKey.load_or_create(settings.data_dir)
     app.state.push_sender = PushSender(app.state.db, app.state.vapid_key, settings.push_subject)
     app.state.on_new_request = app.state.push_sender.request_arrived

@@ -247,6 +247,43 @@ def test_repeated_failures_from_one_client_answer_429(desk: Desk) -> None:
     assert desk.sign_in(PAYOKE).status_code == 303
 
 
+def test_when_every_check_is_taken_sign_in_answers_503_and_keeps_the_budget(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from server.advisor.verifier import VerifierBusy
+
+    def failures() -> int:
+        with sqlite3.connect(desk.data_dir / "haven.sqlite3") as db:
+            query = "select count(*) from audit_log where action = 'login_failed'"
+            return int(db.execute(query).fetchone()[0])
+
+    before = failures()
+
+    async def busy(password_hash: str | None, password: str) -> bool:
+        raise VerifierBusy
+
+    monkeypatch.setattr(desk.app.state.verifier, "verify", busy)
+    for _ in range(8):  # more than the account's budget of 5
+        desk.use(None)
+        token = desk.login_token()
+        response = desk.client.post(
+            "/advisor/login",
+            data={"csrf": token, "email": PAYOKE, "password": PASSWORD},
+            headers={"Origin": ORIGIN, "Accept-Language": "fr"},
+        )
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert login_error(response) == "Trop de connexions en même temps. " + (
+            "Attendez quelques secondes et réessayez."
+        )
+    monkeypatch.undo()
+    # No password was checked: no failure was counted, and none was audited.
+    assert failures() == before
+    assert _try(desk, PAYOKE, PASSWORD)[0] == 303
+
+
 def test_throttling_keeps_no_address_or_email_in_clear(desk: Desk) -> None:
     for _ in range(3):
         _try(desk, PAYOKE, "not the password 123")

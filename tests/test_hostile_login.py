@@ -13,8 +13,10 @@ budget or by a full queue writes nothing, so a flood cannot grow the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from advisors import PASSWORD, add_by_command
 from conftest import LiveServer, start_server, stop_server
 
 from server.advisor.throttle import LOGIN_ATTEMPTS_PER_ACCOUNT
+from server.advisor.verifier import RETRY_SECONDS, RUNNING
 
 ANNA = "anna@payoke.be"
 BRAM = "bram@pag-asa.be"
@@ -141,3 +144,95 @@ async def test_a_burst_of_40_guesses_gets_no_more_checks_than_the_budget(
     assert 1 <= _retry_after(right) <= 900
     # Only the budget's worth of passwords was ever checked.
     assert audit_counts(server) == {"login_failed": budget}, server.log()[-4000:]
+
+
+# --- a flood of sign-ins from many clients -----------------------------------------
+
+
+def _memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS (resident now) and VmHWM (the peak) of a process, in kB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return {
+        name: int(value.split()[0])
+        for name, value in re.findall(r"^(VmRSS|VmHWM):\s+(.+)$", status, re.M)
+    }
+
+
+def _reset_peak(pid: int) -> bool:
+    """Start VmHWM afresh from the current RSS (Linux's clear_refs, value 5)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.asyncio
+async def test_a_flood_of_120_sign_ins_keeps_memory_flat_and_the_server_answering(
+    server: LiveServer,
+) -> None:
+    pid = server.process.pid
+    # A few checks first, so that what a single check allocates once is in the baseline.
+    async with browser(server) as warm_up:
+        for _ in range(2):
+            assert (await warm_up.sign_in("warm-up@payoke.be", WRONG)).status_code == 400
+    before = _memory_kb(pid)["VmRSS"]
+    peak_reset = _reset_peak(pid)
+    samples = [before]
+    flooding = True
+
+    async def watch() -> list[int]:
+        """Sample the server's memory and ask /healthz while the flood lasts."""
+        health = []
+        async with browser(server) as bystander:
+            while flooding:
+                samples.append(_memory_kb(pid)["VmRSS"])
+                health.append((await bystander.client.get("/healthz")).status_code)
+                await asyncio.sleep(0.02)
+        return health
+
+    watcher = asyncio.create_task(watch())
+    # 8 clients of 15 attempts each, every attempt for another account: no
+    # budget stops them, only the bound on checks running and waiting.
+    async with contextlib.AsyncExitStack() as stack:
+        outsiders = [
+            await stack.enter_async_context(browser(server, f"127.0.0.{10 + number}"))
+            for number in range(8)
+        ]
+        tokens = [await outsider.form_token() for outsider in outsiders]
+        answers = await asyncio.gather(
+            *(
+                outsider.sign_in(f"flood{index}.{number}@payoke.be", WRONG, token)
+                for index, (outsider, token) in enumerate(zip(outsiders, tokens, strict=True))
+                for number in range(15)
+            )
+        )
+    flooding = False
+    health = await watcher
+    after = _memory_kb(pid)
+    peak = max([*samples, after["VmHWM"]] if peak_reset else samples)
+
+    figures = (
+        f"server RSS before {before / 1024:.0f} MB, peak {peak / 1024:.0f} MB "
+        f"(+{(peak - before) / 1024:.0f} MB), after {after['VmRSS'] / 1024:.0f} MB "
+        f"(+{(after['VmRSS'] - before) / 1024:.0f} MB); "
+        f"answers {sorted(Counter(answer.status_code for answer in answers).items())}"
+    )
+    # Two checks of 64 MiB at a time, and some room for 120 requests in flight.
+    bound_kb = RUNNING * 64 * 1024 + 32 * 1024
+    assert peak - before < bound_kb, figures
+    assert after["VmRSS"] - before < 64 * 1024, figures
+    statuses = Counter(answer.status_code for answer in answers)
+    assert set(statuses) <= {400, 503} and statuses[503] > 0, figures
+    for answer in answers:
+        if answer.status_code == 503:
+            assert _retry_after(answer) == RETRY_SECONDS
+            assert "Please wait a few seconds" in answer.text
+    # Every check that ran left one row; the refused ones none.
+    assert audit_counts(server).get("login_failed", 0) == 2 + statuses[400], figures
+    # The server kept answering all along, and still does.
+    assert health and set(health) == {200}, figures
+    async with browser(server) as bystander:
+        assert (await bystander.client.get("/healthz")).status_code == 200
+        assert (await bystander.sign_in(ANNA, PASSWORD)).status_code == 303
+    print(figures)

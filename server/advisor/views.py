@@ -8,7 +8,6 @@ import math
 import re
 from dataclasses import dataclass
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -45,10 +44,10 @@ from .common import (
     scope_of,
     sessions,
 )
-from .passwords import verify_password
 from .sessions import Current, may_sign_in, same_origin
 from .throttle import Reservation, SignInBudgets
 from .totp import TotpBox, accepted_step
+from .verifier import RETRY_SECONDS, Verifier, VerifierBusy
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -138,9 +137,12 @@ async def login(request: Request) -> Response:
     if not isinstance(reservation, Reservation):
         return _throttled(request, email, reservation)
     advisor = await find_advisor(state.db, email)
-    verified = await anyio.to_thread.run_sync(
-        verify_password, advisor.password_hash if advisor else None, password
-    )
+    verifier: Verifier = state.verifier
+    try:
+        verified = await verifier.verify(advisor.password_hash if advisor else None, password)
+    except VerifierBusy:
+        budgets.not_checked(reservation)
+        return _busy(request, email)
     moment = now(request)
     if verified and advisor is not None and advisor.active and advisor.totp_secret is not None:
         verified = await _second_factor_ok(request, advisor, form.get("code", ""), moment)
@@ -186,6 +188,14 @@ def _throttled(request: Request, email: str, wait: float) -> Response:
     ) % {"num": minutes}
     response = _login_form(request, status=429, error=text, email=email)
     response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _busy(request: Request, email: str) -> Response:
+    _ = pages(request).gettext(language(request))
+    text = _("Too many sign-ins at once. Please wait a few seconds and try again.")
+    response = _login_form(request, status=503, error=text, email=email)
+    response.headers["Retry-After"] = str(RETRY_SECONDS)
     return response
 
 
