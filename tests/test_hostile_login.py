@@ -236,3 +236,91 @@ async def test_a_flood_of_120_sign_ins_keeps_memory_flat_and_the_server_answerin
         assert (await bystander.client.get("/healthz")).status_code == 200
         assert (await bystander.sign_in(ANNA, PASSWORD)).status_code == 303
     print(figures)
+
+
+# --- device cookies: an outsider's failures do not lock her out of her browser ----
+
+
+def _device_cookie(response: httpx.Response) -> tuple[str, set[str]]:
+    """The device cookie a sign-in set: its value and its attributes."""
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        if name == "haven-device":
+            value, *attributes = rest.split(";")
+            return value, {attribute.strip().lower() for attribute in attributes}
+    raise AssertionError(f"no device cookie in {response.headers.get_list('set-cookie')}")
+
+
+async def _lock_out(outsider: Browser, email: str) -> None:
+    """Guess until the server refuses to check more passwords for ``email``."""
+    token = await outsider.form_token()
+    budget = LOGIN_ATTEMPTS_PER_ACCOUNT[0]
+    answers = [await outsider.sign_in(email, f"{WRONG} {n}", token) for n in range(budget + 1)]
+    assert [answer.status_code for answer in answers] == [400] * budget + [429]
+    assert (await outsider.sign_in(email, PASSWORD, token)).status_code == 429
+
+
+@pytest.mark.asyncio
+async def test_an_outsider_locking_her_account_does_not_lock_her_own_browser(
+    server: LiveServer,
+) -> None:
+    async with browser(server) as hers, browser(server, "127.0.0.2") as outsider:
+        first = await hers.sign_in(ANNA, PASSWORD)
+        assert first.status_code == 303
+        value, attributes = _device_cookie(first)
+        assert {"httponly", "samesite=strict", "path=/", "max-age=15552000"} <= attributes
+        assert "anna" not in value and "payoke" not in value  # whose it is stays unsaid
+        await hers.sign_out()
+
+        await _lock_out(outsider, ANNA)
+        # Her browser still has a budget of its own: a typo is checked, not refused ...
+        assert (await hers.sign_in(ANNA, "a typo in her passphrase 42")).status_code == 400
+        # ... and the right password signs her in, while the outsider stays locked out.
+        assert (await hers.sign_in(ANNA, PASSWORD)).status_code == 303
+        assert (await hers.client.get("/advisor/")).status_code == 200
+        assert (await outsider.sign_in(ANNA, PASSWORD)).status_code == 429
+    audited = audit_counts(server)
+    assert (audited["login"], audited["login_failed"]) == (2, LOGIN_ATTEMPTS_PER_ACCOUNT[0] + 1)
+
+
+@pytest.mark.asyncio
+async def test_a_device_token_for_another_account_or_forged_counts_as_none(
+    server: LiveServer,
+) -> None:
+    async with (
+        browser(server) as hers,
+        browser(server, "127.0.0.2") as outsider,
+        browser(server, "127.0.0.3") as insider,
+    ):
+        assert (await hers.sign_in(ANNA, PASSWORD)).status_code == 303
+        await hers.sign_out()
+        # Someone with an account of their own gets a genuine token for it.
+        own = await insider.sign_in(BRAM, PASSWORD)
+        assert own.status_code == 303
+        foreign, _ = _device_cookie(own)
+        payload, _, signature = foreign.rpartition(".")
+        tag, _, device = payload.partition(".")
+        await _lock_out(outsider, ANNA)
+
+        forgeries = {
+            "another account's token": foreign,
+            "a changed signature": f"{payload}.{signature[::-1]}",
+            "another device id under the same signature": f"{tag}.x{device[1:]}.{signature}",
+            "no signature": payload,
+            "made up": "bWFkZSB1cA.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        }
+        for what, token in forgeries.items():
+            outsider.client.cookies.set("haven-device", token, domain="127.0.0.1", path="/")
+            refused = await outsider.sign_in(ANNA, PASSWORD)
+            assert refused.status_code == 429, what
+            assert _retry_after(refused) > 0
+        # The outsider's cookies do reach the server: a copy of her real token
+        # (which the outsider was not given) would have its password checked.
+        genuine = hers.client.cookies.get("haven-device")
+        assert genuine
+        outsider.client.cookies.set("haven-device", genuine, domain="127.0.0.1", path="/")
+        assert (await outsider.sign_in(ANNA, WRONG)).status_code == 400
+        # Her own browser's token still works.
+        assert (await hers.sign_in(ANNA, PASSWORD)).status_code == 303
+    # The forged tokens got no password checked.
+    assert audit_counts(server)["login_failed"] == LOGIN_ATTEMPTS_PER_ACCOUNT[0] + 1

@@ -131,9 +131,12 @@ async def login(request: Request) -> Response:
         )
     state = request.app.state
     budgets: SignInBudgets = state.login_budgets
+    account = normalise_email(email)
+    # A browser that has signed in to this account before has a budget of its own.
+    device = sessions(request).device_of(request, account)
     # Counted before the password is checked, so a burst of attempts sent at
     # once gets no more checks than the budget allows.
-    reservation = budgets.reserve(normalise_email(email), client_of(request), None)
+    reservation = budgets.reserve(account, client_of(request), device)
     if not isinstance(reservation, Reservation):
         return _throttled(request, email, reservation)
     advisor = await find_advisor(state.db, email)
@@ -160,6 +163,7 @@ async def login(request: Request) -> Response:
     budgets.succeeded(reservation)
     response = RedirectResponse(_next(form.get("next")), status_code=303, headers=NO_STORE)
     await sessions(request).start(request, response, advisor, moment)
+    sessions(request).remember_device(request, response, account)
     await audit(state.db, now=moment, advisor_id=advisor.id, action="login")
     return response
 
