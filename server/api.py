@@ -22,7 +22,7 @@ from .crypto import MISSING, MUST_BE_OBJECT, UNKNOWN_KEY, InboxKey, envelope_pro
 from .i18n import LANGUAGES, negotiate, translations
 from .intake import Accepted, Intake, Limited, Replayed, UnknownKey
 from .responses import Representation
-from .security.clients import client_address
+from .security.ratelimit import client_of
 from .storage import StoredRequest
 from .validation import CENTRES
 from .workdays import format_day
@@ -146,7 +146,7 @@ async def create_request(request: Request) -> Response:
         centre=data["centre"],
         language=code,
         envelope=data["envelope"],
-        client=client_address(request),
+        client=client_of(request),
     )
     if isinstance(outcome, Accepted | Replayed):
         return _acknowledge(outcome.stored)

@@ -19,7 +19,9 @@ from . import advisor, api, assets, pages
 from .accesslog import AccessLogMiddleware
 from .advisor.render import AdvisorPages
 from .advisor.sessions import Sessions, load_or_create_key
+from .advisor.throttle import SignInBudgets
 from .advisor.totp import TotpBox
+from .advisor.verifier import Verifier
 from .content import load_content
 from .crypto import InboxKey
 from .intake import Intake
@@ -31,10 +33,6 @@ from .security.ratelimit import RateLimiter
 from .settings import Settings
 from .site import OFFLINE_PATH, TEXTS_PATH, Site
 from .storage import Database
-
-# Failed sign-ins allowed before a pause: (count, per seconds).
-LOGIN_FAILURES_PER_ACCOUNT = (5, 15 * 60)
-LOGIN_FAILURES_PER_CLIENT = (20, 15 * 60)
 
 
 def _utc_now() -> dt.datetime:
@@ -130,7 +128,9 @@ def routes() -> list[Route]:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     db: Database = app.state.db
     push_sender: PushSender = app.state.push_sender
+    verifier: Verifier = app.state.verifier
     await db.start()
+    verifier.start()
     await push_sender.start()
     try:
         yield
@@ -181,15 +181,15 @@ def create_app(settings: Settings) -> Starlette:
     app.state.openapi = api.openapi_representation(kids)
     app.state.db = Database.from_settings(settings)
     app.state.clock = _utc_now
-    # Advisors: sessions signed with a key of the data directory, failed
-    # sign-ins counted per account and per client (keyed hashes, not names).
+    # Advisors: sessions signed with a key of the data directory, sign-in
+    # attempts counted per account, client and device (keyed hashes, not names).
     session_key = load_or_create_key(settings.data_dir)
     app.state.sessions = Sessions(app.state.db, session_key)
     app.state.totp_box = TotpBox(session_key)
     app.state.advisor_pages = AdvisorPages(site.content)
     app.state.advisor_assets = advisor.load_assets()
-    app.state.login_accounts = RateLimiter(*LOGIN_FAILURES_PER_ACCOUNT)
-    app.state.login_clients = RateLimiter(*LOGIN_FAILURES_PER_CLIENT)
+    app.state.login_budgets = SignInBudgets()
+    app.state.verifier = Verifier()
     app.state.vapid_key = VapidKey.load_or_create(settings.data_dir)
     app.state.push_sender = PushSender(app.state.db, app.state.vapid_key, settings.push_subject)
     app.state.intake = Intake(

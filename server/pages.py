@@ -15,7 +15,7 @@ from .crypto import seal
 from .forms import form_idempotency_key, form_nonce, set_form_nonce
 from .i18n import LANGUAGES, negotiate
 from .intake import UNAVAILABLE_RETRY_SECONDS, Accepted, Intake, Limited, Replayed
-from .security.clients import client_address
+from .security.ratelimit import client_of
 from .site import Site
 from .validation import FIELDS, validate
 from .workdays import format_day
@@ -133,7 +133,7 @@ async def help_request(request: Request) -> Response:
         centre=centre,
         language=code,
         envelope=envelope,
-        client=client_address(request),
+        client=client_of(request),
     )
     if isinstance(outcome, Accepted | Replayed):
         stored = outcome.stored

@@ -19,9 +19,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from server.advisor.passwords import hash_password
+from server.advisor.throttle import SignInBudgets
 from server.app import create_app
 from server.crypto import seal
-from server.security.ratelimit import RateLimiter
 from server.settings import Settings
 from server.storage.advisors import create_advisor
 
@@ -250,8 +250,7 @@ def make_desk(tmp_path: Path, base_url: str = ORIGIN, **client_options: Any) -> 
     ticker = Ticker()
     app.state.clock = clock
     app.state.intake.clock = clock
-    app.state.login_accounts = RateLimiter(5, 900, clock=ticker)
-    app.state.login_clients = RateLimiter(20, 900, clock=ticker)
+    app.state.login_budgets = SignInBudgets(clock=ticker)
     with TestClient(app, base_url=base_url, **client_options) as client:
         yield Desk(app, client, clock, ticker, tmp_path / "data")
 

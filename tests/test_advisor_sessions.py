@@ -247,10 +247,120 @@ def test_repeated_failures_from_one_client_answer_429(desk: Desk) -> None:
     assert desk.sign_in(PAYOKE).status_code == 303
 
 
+def test_when_every_check_is_taken_sign_in_answers_503_and_keeps_the_budget(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from server.advisor.verifier import VerifierBusy
+
+    def failures() -> int:
+        with sqlite3.connect(desk.data_dir / "haven.sqlite3") as db:
+            query = "select count(*) from audit_log where action = 'login_failed'"
+            return int(db.execute(query).fetchone()[0])
+
+    before = failures()
+
+    async def busy(password_hash: str | None, password: str) -> bool:
+        raise VerifierBusy
+
+    monkeypatch.setattr(desk.app.state.verifier, "verify", busy)
+    for _ in range(8):  # more than the account's budget of 5
+        desk.use(None)
+        token = desk.login_token()
+        response = desk.client.post(
+            "/advisor/login",
+            data={"csrf": token, "email": PAYOKE, "password": PASSWORD},
+            headers={"Origin": ORIGIN, "Accept-Language": "fr"},
+        )
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert login_error(response) == "Trop de connexions en même temps. " + (
+            "Attendez quelques secondes et réessayez."
+        )
+    monkeypatch.undo()
+    # No password was checked: no failure was counted, and none was audited.
+    assert failures() == before
+    assert _try(desk, PAYOKE, PASSWORD)[0] == 303
+
+
+# --- device cookies ---------------------------------------------------------------
+
+
+def _her_browser_signed_out(desk: Desk) -> None:
+    """PAYOKE's browser, signed in once by the fixture, now signed out."""
+    assert desk.post(PAYOKE, "/advisor/logout").status_code == 303
+    desk.use(PAYOKE)
+
+
+def test_a_sign_in_leaves_a_host_prefixed_device_cookie_that_outlives_sign_out(
+    desk: Desk,
+) -> None:
+    response = desk.sign_in(PAYOKE)
+    assert response.status_code == 303
+    cookie = _set_cookie(response.headers.multi_items(), "__Host-haven-device")
+    attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite=strict", "path=/", "max-age=15552000"} <= attributes
+    assert not any(part.startswith("domain") for part in attributes)
+    assert "payoke" not in cookie.split(";")[0]
+    bye = desk.post(PAYOKE, "/advisor/logout")
+    assert bye.status_code == 303
+    assert not any("haven-device" in value for value in bye.headers.get_list("set-cookie"))
+    assert desk.jars[PAYOKE].get("__Host-haven-device")
+
+
+def _try_in(desk: Desk, who: str, password: str) -> tuple[int, str, str | None]:
+    """A sign-in attempt from someone's own browser, with the cookies it kept."""
+    desk.use(who)
+    response = desk.submit_login(PAYOKE, password)
+    desk.keep(who)
+    return response.status_code, login_error(response), response.headers.get("retry-after")
+
+
+def test_a_device_that_keeps_failing_locks_out_only_itself(desk: Desk) -> None:
+    from server.advisor.throttle import LOGIN_ATTEMPTS_PER_DEVICE
+
+    _her_browser_signed_out(desk)
+    for _ in range(LOGIN_ATTEMPTS_PER_DEVICE[0]):
+        assert _try_in(desk, PAYOKE, "not the password 123")[0] == 400
+    status, _, retry_after = _try_in(desk, PAYOKE, PASSWORD)
+    assert status == 429 and retry_after
+    # The account's budget for other browsers was not touched by it.
+    assert _try(desk, PAYOKE, PASSWORD)[0] == 303
+    desk.ticker.value += int(retry_after) + 1
+    assert _try_in(desk, PAYOKE, PASSWORD)[0] == 303
+
+
+def test_a_device_token_past_180_days_counts_as_none(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from itsdangerous import TimestampSigner
+
+    name = "__Host-haven-device"
+    long_ago = int(time.time()) - 181 * 24 * 60 * 60
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: long_ago)
+    desk.use(None)
+    assert desk.submit_login(PAYOKE).status_code == 303
+    old = desk.client.cookies.get(name)
+    assert old
+    monkeypatch.undo()
+    _her_browser_signed_out(desk)
+    for _ in range(5):
+        assert _try(desk, PAYOKE, "not the password 123")[0] == 400
+    desk.use(None)
+    desk.client.cookies.set(name, old, domain="testserver.local", path="/")
+    assert desk.submit_login(PAYOKE).status_code == 429
+    # A token of this year still has its own budget.
+    assert _try_in(desk, PAYOKE, PASSWORD)[0] == 303
+
+
 def test_throttling_keeps_no_address_or_email_in_clear(desk: Desk) -> None:
     for _ in range(3):
         _try(desk, PAYOKE, "not the password 123")
-    for limiter in (desk.app.state.login_accounts, desk.app.state.login_clients):
+    budgets = desk.app.state.login_budgets
+    for limiter in (budgets.accounts, budgets.clients):
         keys = list(limiter._windows)
         assert keys and all(isinstance(key, bytes) and len(key) == 32 for key in keys)
         assert not any(b"payoke" in key or b"testclient" in key for key in keys)

@@ -329,6 +329,21 @@ def test_rate_limit_then_recovery(tmp_path: Path) -> None:
         assert post(client, body_for(app), new_key()).status_code == 201
 
 
+def test_the_rate_limit_counts_an_ipv6_client_by_its_64(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, HAVEN_REQUEST_RATE="2/60"))
+
+    def send_from(address: str) -> int:
+        with TestClient(app, base_url="http://127.0.0.1", client=(address, 5555)) as client:
+            return int(post(client, body_for(app), new_key()).status_code)
+
+    # Three addresses of one /64 are one client: the third request is refused.
+    assert send_from("2001:db8:7:1::1") == 201
+    assert send_from("2001:db8:7:1::2") == 201
+    assert send_from("2001:db8:7:1:ffff::3") == 429
+    # Another /64 has a budget of its own.
+    assert send_from("2001:db8:7:2::1") == 201
+
+
 def test_a_new_request_is_announced_once_and_after_the_answer(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path))
     heard: list[StoredRequest] = []

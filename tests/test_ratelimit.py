@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.security.ratelimit import ROTATE_SECONDS, RateLimiter
+from server.security.ratelimit import ROTATE_SECONDS, RateLimiter, client_key
 from server.settings import Settings, parse_rate
 
 
@@ -81,6 +81,34 @@ def test_clients_without_an_address_share_one_bucket() -> None:
     limiter = RateLimiter(1, 60, clock=Clock())
     assert limiter.hit(None) is None
     assert limiter.hit(None) is not None
+
+
+def test_ipv6_clients_are_grouped_by_their_64() -> None:
+    limiter = RateLimiter(2, 60, clock=Clock())
+    # A phone or a household has a whole /64: changing address within it is no new client.
+    assert limiter.hit(client_key("2001:db8:1:2::1")) is None
+    assert limiter.hit(client_key("2001:DB8:1:2:ffff:ffff:ffff:ffff")) is None
+    assert limiter.hit(client_key("2001:db8:1:2:abcd::9")) is not None
+    # The neighbouring /64 is another client.
+    assert limiter.hit(client_key("2001:db8:1:3::1")) is None
+
+
+def test_client_key_keeps_ipv4_per_address_and_maps_ipv4_in_ipv6() -> None:
+    assert client_key("192.0.2.1") == "192.0.2.1"
+    assert client_key("192.0.2.2") != client_key("192.0.2.1")
+    # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: the same client.
+    assert client_key("::ffff:192.0.2.1") == client_key("192.0.2.1")
+    assert client_key("2001:db8:1:2:3:4:5:6") == client_key("2001:db8:1:2::") == "2001:db8:1:2::/64"
+    assert client_key("fe80::1%eth0") == client_key("fe80::2")
+    # Not an address: passed through, so it still has a bucket of its own.
+    assert client_key("testclient") == "testclient"
+    assert client_key(None) is None
+
+
+def test_an_ipv4_mapped_client_shares_the_ipv4_budget() -> None:
+    limiter = RateLimiter(1, 60, clock=Clock())
+    assert limiter.hit(client_key("198.51.100.4")) is None
+    assert limiter.hit(client_key("::ffff:198.51.100.4")) is not None
 
 
 def test_rate_setting() -> None:

@@ -6,10 +6,18 @@ directory. Over HTTPS (directly, or behind a trusted proxy that says so) the
 cookie is ``__Host-``-prefixed and ``Secure``; a plain cookie is used only on
 plain-HTTP loopback, for development. Anywhere else over plain HTTP, signing
 in is refused.
+
+A browser that signs in is also given a device cookie (OWASP's device
+cookies): a random device id bound to the account by a keyed hash of its
+e-mail (so the cookie, readable though signed, does not say whose it is),
+signed under a salt of its own and valid for 180 days. It opens no session;
+it only lets that browser's attempts for that account count against a budget
+of their own (see ``throttle``). It outlives signing out, on purpose.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -19,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from itsdangerous import BadSignature, Signer, URLSafeSerializer
+from itsdangerous import BadSignature, Signer, TimestampSigner, URLSafeSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -45,6 +53,8 @@ KEY_FILE = "session-key"
 SESSION_COOKIE = "haven-advisor"
 LOGIN_COOKIE = "haven-login"
 LOGIN_COOKIE_SECONDS = 3600  # the sign-in form's nonce
+DEVICE_COOKIE = "haven-device"
+DEVICE_COOKIE_SECONDS = 180 * 24 * 60 * 60
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 
@@ -121,25 +131,40 @@ class Sessions:
         self._signer = Signer(key, salt="haven.advisor.session")
         self._csrf = URLSafeSerializer(key, salt="haven.advisor.csrf")
         self._login = URLSafeSerializer(key, salt="haven.advisor.login")
+        # A salt of its own: no other signed value can stand in for a device token.
+        self._device = TimestampSigner(key, salt="haven.advisor.device")
+        self._account_key = hmac.new(key, b"haven.advisor.device-account", hashlib.sha256).digest()
 
-    # --- the two cookies: signed values, HttpOnly, SameSite=Strict, Path=/ -----
+    # --- the cookies: signed values, HttpOnly, SameSite=Strict, Path=/ ----------
 
-    def _read(self, request: Request, name: str) -> str | None:
-        """The value of a cookie this class set, if its signature holds."""
+    def _read(
+        self, request: Request, name: str, signer: Signer | None = None, max_age: int | None = None
+    ) -> str | None:
+        """The value of a cookie this class set, if its signature holds (and, for
+        a timed signer, it was signed at most ``max_age`` seconds ago)."""
         value = request.cookies.get(cookie_name(request, name))
         if not value:
             return None
+        signer = signer or self._signer
         try:
-            return self._signer.unsign(value).decode("ascii")
+            if isinstance(signer, TimestampSigner):
+                return signer.unsign(value, max_age=max_age).decode("ascii")
+            return signer.unsign(value).decode("ascii")
         except (BadSignature, UnicodeDecodeError):
             return None
 
     def _write(
-        self, request: Request, response: Response, name: str, value: str, max_age: int
+        self,
+        request: Request,
+        response: Response,
+        name: str,
+        value: str,
+        max_age: int,
+        signer: Signer | None = None,
     ) -> None:
         response.set_cookie(
             cookie_name(request, name),
-            self._signer.sign(value).decode("ascii"),
+            (signer or self._signer).sign(value).decode("ascii"),
             max_age=max_age,
             path="/",
             secure=is_secure(request),
@@ -213,6 +238,29 @@ class Sessions:
         if session_id is not None:
             await revoke_session(self.db, _hash(session_id), now)
         self._delete(request, response, SESSION_COOKIE)
+
+    # --- the device cookie ------------------------------------------------------
+
+    def _account_tag(self, email: str) -> str:
+        digest = hmac.new(self._account_key, email.encode("utf-8"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+
+    def device_of(self, request: Request, email: str) -> str | None:
+        """The id of this browser's device, if it carries a valid device token for
+        the account ``email`` (normalised). A token for another account, with a
+        bad signature or too old counts as none."""
+        value = self._read(request, DEVICE_COOKIE, self._device, DEVICE_COOKIE_SECONDS)
+        if value is None:
+            return None
+        tag, _, device = value.partition(".")
+        if not device or not hmac.compare_digest(tag, self._account_tag(email)):
+            return None
+        return device
+
+    def remember_device(self, request: Request, response: Response, email: str) -> None:
+        """After a sign-in to ``email`` (normalised): a new device token, for 180 days more."""
+        value = f"{self._account_tag(email)}.{secrets.token_urlsafe(16)}"
+        self._write(request, response, DEVICE_COOKIE, value, DEVICE_COOKIE_SECONDS, self._device)
 
     # --- CSRF -----------------------------------------------------------------
 

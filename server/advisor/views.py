@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..crypto import seal_note
+from ..security.ratelimit import client_of
 from ..storage.advisors import Advisor, find_advisor, normalise_email, use_totp_step
 from ..storage.casework import (
     OUTCOMES,
@@ -42,9 +43,10 @@ from .common import (
     sessions,
 )
 from .opening import open_case, open_note
-from .passwords import verify_password
 from .sessions import Current, may_sign_in, same_origin
+from .throttle import Reservation, SignInBudgets
 from .totp import TotpBox, accepted_step
+from .verifier import RETRY_SECONDS, Verifier, VerifierBusy
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -57,10 +59,6 @@ _SAFE_NEXT = re.compile(r"/advisor/[A-Za-z0-9/_\-]*(\?[A-Za-z0-9_\-=&]*)?")
 
 def _next(value: str | None) -> str:
     return value if value and _SAFE_NEXT.fullmatch(value) else "/advisor/"
-
-
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 # --- signing in and out ----------------------------------------------------------
@@ -131,30 +129,26 @@ async def login(request: Request) -> Response:
             email=email,
         )
     state = request.app.state
-    account_key = "account:" + normalise_email(email)
-    client_key = _client(request)
-    waits = [
-        wait
-        for wait in (
-            state.login_accounts.blocked(account_key),
-            state.login_clients.blocked(client_key),
-        )
-        if wait is not None
-    ]
-    if waits:
-        seconds = max(1, round(max(waits)))
-        minutes = max(1, -(-seconds // 60))
-        return _throttled(request, email, seconds, minutes)
+    budgets: SignInBudgets = state.login_budgets
+    account = normalise_email(email)
+    # A browser that has signed in to this account before has a budget of its own.
+    device = sessions(request).device_of(request, account)
+    # Counted before the password is checked, so a burst of attempts sent at
+    # once gets no more checks than the budget allows.
+    reservation = budgets.reserve(account, client_of(request), device)
+    if not isinstance(reservation, Reservation):
+        return _throttled(request, email, reservation)
     advisor = await find_advisor(state.db, email)
-    verified = await anyio.to_thread.run_sync(
-        verify_password, advisor.password_hash if advisor else None, password
-    )
+    verifier: Verifier = state.verifier
+    try:
+        verified = await verifier.verify(advisor.password_hash if advisor else None, password)
+    except VerifierBusy:
+        budgets.not_checked(reservation)
+        return _busy(request, email)
     moment = now(request)
     if verified and advisor is not None and advisor.active and advisor.totp_secret is not None:
         verified = await _second_factor_ok(request, advisor, form.get("code", ""), moment)
     if not verified or advisor is None or not advisor.active:
-        state.login_accounts.hit(account_key)
-        state.login_clients.hit(client_key)
         await audit(
             state.db, now=moment, advisor_id=advisor.id if advisor else None, action="login_failed"
         )
@@ -165,9 +159,10 @@ async def login(request: Request) -> Response:
             error=_("The e-mail address, the password or the code is not right."),
             email=email,
         )
-    state.login_accounts.clear(account_key)
+    budgets.succeeded(reservation)
     response = RedirectResponse(_next(form.get("next")), status_code=303, headers=NO_STORE)
     await sessions(request).start(request, response, advisor, moment)
+    sessions(request).remember_device(request, response, account)
     await audit(state.db, now=moment, advisor_id=advisor.id, action="login")
     return response
 
@@ -185,7 +180,9 @@ async def _second_factor_ok(
     return step is not None and await use_totp_step(request.app.state.db, advisor.id, step)
 
 
-def _throttled(request: Request, email: str, seconds: int, minutes: int) -> Response:
+def _throttled(request: Request, email: str, wait: float) -> Response:
+    seconds = max(1, math.ceil(wait))
+    minutes = -(-seconds // 60)
     ngettext = pages(request).ngettext(language(request))
     text = ngettext(
         "Too many attempts. Please wait %(num)d minute and try again.",
@@ -194,6 +191,14 @@ def _throttled(request: Request, email: str, seconds: int, minutes: int) -> Resp
     ) % {"num": minutes}
     response = _login_form(request, status=429, error=text, email=email)
     response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _busy(request: Request, email: str) -> Response:
+    _ = pages(request).gettext(language(request))
+    text = _("Too many sign-ins at once. Please wait a few seconds and try again.")
+    response = _login_form(request, status=503, error=text, email=email)
+    response.headers["Retry-After"] = str(RETRY_SECONDS)
     return response
 
 
