@@ -22,6 +22,7 @@ from .advisor.totp import TotpBox
 from .content import load_content
 from .crypto import InboxKey
 from .push import PushSender, VapidKey
+from .push_services import PushServices
 from .responses import Representation
 from .security.headers import SecurityHeadersMiddleware
 from .security.ratelimit import RateLimiter
@@ -171,7 +172,10 @@ def create_app(settings: Settings) -> Starlette:
     app.state.login_accounts = RateLimiter(*LOGIN_FAILURES_PER_ACCOUNT)
     app.state.login_clients = RateLimiter(*LOGIN_FAILURES_PER_CLIENT)
     app.state.vapid_key = VapidKey.load_or_create(settings.data_dir)
-    app.state.push_sender = PushSender(app.state.db, app.state.vapid_key, settings.push_subject)
+    app.state.push_services = PushServices(settings.push_services)
+    app.state.push_sender = PushSender(
+        app.state.db, app.state.vapid_key, settings.push_subject, app.state.push_services
+    )
     app.state.on_new_request = app.state.push_sender.request_arrived
     # Keys the no-JavaScript form's idempotency hash; lives only in memory.
     app.state.form_key = secrets.token_bytes(32)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from advisors import COORDINATOR, PAGASA, PAYOKE, SURYA, Desk
+from advisors import COORDINATOR, PAGASA, PAYOKE, SURYA, Desk, staffed_desk
 from helpers import wait_for
 from pushservice import FakePushService, Subscriber, b64encode, verify_vapid
 
@@ -18,6 +19,12 @@ from server.storage.casework import count_subscriptions
 def push() -> Iterator[FakePushService]:
     with FakePushService() as service:
         yield service
+
+
+@pytest.fixture
+def desk(tmp_path: Path, push: FakePushService) -> Iterator[Desk]:
+    """The advisors' desk, with the fake push service listed as an operator would."""
+    yield from staffed_desk(tmp_path, env={"HAVEN_PUSH_SERVICES": push.origin})
 
 
 @pytest.fixture
