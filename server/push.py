@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -65,6 +67,17 @@ class VapidKey:
         )
         # What PushManager.subscribe() takes as applicationServerKey.
         self.public_key = _b64(raw)
+        # Push services read the Topic header in clear, so it must not name
+        # the centre; a keyed hash of it keeps one waiting message per centre
+        # without telling them which. Derived from this key so that every
+        # instance sharing the key agrees, and only they can compute it.
+        secret = private_key.private_numbers().private_value.to_bytes(32, "big")
+        self._topic_key = hashlib.sha256(b"haven push topic\x00" + secret).digest()
+
+    def topic(self, centre: str) -> str:
+        """The Topic for ``centre``: 32 base64url characters, as RFC 8030 allows at most."""
+        digest = hmac.new(self._topic_key, centre.encode(), hashlib.sha256).digest()
+        return _b64(digest[:24])
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> VapidKey:
@@ -224,7 +237,7 @@ class PushSender:
             "Content-Encoding": "aes128gcm",
             "Urgency": "high",
             # One waiting notification per centre is enough: the newer replaces it.
-            "Topic": f"inbox-{centre}",
+            "Topic": self.key.topic(centre),
         }
         assert self._session is not None, "PushSender.start() was not awaited"
         # A redirect could send the POST anywhere, past every check: never follow one.
