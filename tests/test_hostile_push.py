@@ -137,6 +137,15 @@ def stored_endpoints(server: LiveServer) -> list[str]:
         return [row[0] for row in db.execute("select endpoint from push_subscriptions order by id")]
 
 
+def in_advisor_language(code: str, msgid: str) -> str:
+    from babel.messages.pofile import read_po
+
+    with (Path(__file__).parent.parent / f"locales/{code}/LC_MESSAGES/advisor.po").open("rb") as f:
+        message = read_po(f).get(msgid)
+    assert message is not None and message.string
+    return str(message.string)
+
+
 # --- the attacks -----------------------------------------------------------------
 
 
@@ -155,3 +164,29 @@ def test_fifteen_subscriptions_leave_the_ten_newest_and_one_request_makes_ten_po
     assert sorted(message.name for message in push.received) == [
         f"device-{n:02}" for n in range(5, 15)
     ]
+
+
+def test_deeply_nested_json_is_a_400_in_the_advisors_language(
+    serve: Callable[..., LiveServer], advisor: Callable[..., Advisor]
+) -> None:
+    server = serve()
+    anna = advisor(server, "anna@payoke.be")
+    # Within the 4 KB these routes read: enough to exhaust the parser's recursion.
+    bodies = [
+        b'{"endpoint": ' + b"[" * 1900 + b"]" * 1900 + b"}",
+        b"[" * 2000 + b"]" * 2000,
+        b"[" * 4000,
+    ]
+    languages = {
+        "en": "This is not valid JSON.",
+        "fr": in_advisor_language("fr", "This is not valid JSON."),
+        "nl": in_advisor_language("nl", "This is not valid JSON."),
+    }
+    for url in (SUBSCRIBE, UNSUBSCRIBE):
+        for body in bodies:
+            for code, message in languages.items():
+                response = anna.post(url, None, language=code, content=body)
+                assert response.status_code == 400, (url, body[:20], response.text)
+                assert response.json() == {"error": "malformed_json", "message": message}
+    assert "RecursionError" not in server.log()
+    assert httpx.get(f"{server.url}/healthz").status_code == 200

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..bodies import read_limited
+from ..bodies import parse_json, read_limited
 from ..push_services import PushServices
 from ..storage.casework import (
     CaseRow,
@@ -181,10 +180,10 @@ async def _json_body(request: Request) -> tuple[object, Response | None]:
     body = await read_limited(request, MAX_SUBSCRIPTION)
     if body is None:
         return None, json_error(413, "too_large", _("This is too large."))
-    try:
-        return json.loads(body), None
-    except (ValueError, UnicodeDecodeError):
+    parsed, data = parse_json(body)
+    if not parsed:
         return None, json_error(400, "malformed_json", _("This is not valid JSON."))
+    return data, None
 
 
 @guarded(api=True)
