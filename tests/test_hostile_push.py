@@ -342,6 +342,32 @@ def test_fifteen_subscriptions_leave_the_ten_newest_and_one_request_makes_ten_po
     ]
 
 
+def test_subscriptions_stored_before_the_cap_still_make_ten_posts_at_most(
+    serve: Callable[..., LiveServer], push: FakePushService, advisor: Callable[..., Advisor]
+) -> None:
+    server = serve(push.origin)
+    anna = advisor(server, "anna@payoke.be")
+    assert anna.post(SUBSCRIBE, push.subscribe("device-00")).status_code == 201
+    with sqlite3.connect(server.data_dir / "haven.sqlite3") as db:
+        for number in range(1, 15):
+            subscription = push.subscribe(f"device-{number:02}")
+            db.execute(
+                "insert into push_subscriptions (advisor_id, endpoint, p256dh, auth, created_at)"
+                " select advisor_id, ?, ?, ?, created_at from push_subscriptions where id = 1",
+                (
+                    subscription["endpoint"],
+                    subscription["keys"]["p256dh"],
+                    subscription["keys"]["auth"],
+                ),
+            )
+    send_help_request(server)
+    push.wait_for(10)
+    time.sleep(0.5)
+    assert sorted(message.name for message in push.received) == [
+        f"device-{n:02}" for n in range(5, 15)
+    ]
+
+
 def test_the_topic_tells_the_push_service_nothing_about_the_centre(
     serve: Callable[..., LiveServer], push: FakePushService, advisor: Callable[..., Advisor]
 ) -> None:
