@@ -6,7 +6,7 @@
     the access log's own measurement (the time the app took, without the
     client); the budget is 100 ms for every view.
 (b) push: a real server (`python -m server serve`) on loopback, one advisor
-    device subscribed at a fake push service on loopback (tests/fakepush.py,
+    device subscribed at a fake push service on loopback (tests/pushservice.py,
     which checks the VAPID signature and decrypts each message). Fifty
     requests are sent one after another; for each, the time from the phone
     receiving its acknowledgement to the push service receiving the message.
@@ -219,7 +219,12 @@ def push_latency(count: int = 50) -> bool:
     from pushservice import FakePushService
 
     with tempfile.TemporaryDirectory() as folder, FakePushService() as push:
-        env = {**os.environ, "HAVEN_DATA_DIR": folder, "HAVEN_REQUEST_RATE": "100000/60"}
+        env = {
+            **os.environ,
+            "HAVEN_DATA_DIR": folder,
+            "HAVEN_REQUEST_RATE": "100000/60",
+            "HAVEN_PUSH_SERVICES": push.origin,  # loopback is reached only when listed
+        }
         added = add_by_command(Path(folder), "anna@payoke.be", "payoke")
         assert added.returncode == 0, added.stderr
         server = subprocess.Popen(

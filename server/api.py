@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import openapi
-from .bodies import MAX_BODY, read_limited
+from .bodies import MAX_BODY, parse_json, read_limited
 from .crypto import MISSING, MUST_BE_OBJECT, UNKNOWN_KEY, InboxKey, envelope_problems
 from .i18n import LANGUAGES, negotiate, translations
 from .intake import Accepted, Intake, Limited, Replayed, UnknownKey
@@ -55,18 +55,6 @@ def _error(
     if errors is not None:
         content["errors"] = errors
     return JSONResponse(content, status_code=status, headers={**NO_STORE, **(headers or {})})
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_json(body: bytes) -> tuple[bool, object]:
-    try:
-        return True, json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        # ValueError covers bad UTF-8 and bad syntax; deep nesting recurses.
-        return False, None
 
 
 def _field_errors(data: object, key: str | None, _: Gettext) -> list[dict[str, str]]:
@@ -126,7 +114,7 @@ async def create_request(request: Request) -> Response:
     body = await read_limited(request, MAX_BODY)
     if body is None:
         return _error(413, "too_large", _("The request is too large."))
-    parsed, data = _parse_json(body)
+    parsed, data = parse_json(body)
     if not parsed:
         return _error(400, "malformed_json", _("The request could not be read as JSON."))
     lang = data.get("lang") if isinstance(data, dict) else None

@@ -26,6 +26,7 @@ from .content import load_content
 from .crypto import InboxKey
 from .intake import Intake
 from .push import PushSender, VapidKey
+from .push_services import PushServices
 from .responses import Representation
 from .security.files import private_directory, private_umask
 from .security.headers import SecurityHeadersMiddleware
@@ -191,7 +192,10 @@ def create_app(settings: Settings) -> Starlette:
     app.state.login_budgets = SignInBudgets()
     app.state.verifier = Verifier()
     app.state.vapid_key = VapidKey.load_or_create(settings.data_dir)
-    app.state.push_sender = PushSender(app.state.db, app.state.vapid_key, settings.push_subject)
+    app.state.push_services = PushServices(settings.push_services)
+    app.state.push_sender = PushSender(
+        app.state.db, app.state.vapid_key, settings.push_subject, app.state.push_services
+    )
     app.state.intake = Intake(
         app.state.db,
         RateLimiter(*settings.request_rate),

@@ -1,6 +1,8 @@
-"""Reading request bodies with a size limit, for the API and the plain forms."""
+"""Reading request bodies with a size limit, and JSON, for the API and the plain forms."""
 
 from __future__ import annotations
+
+import json
 
 from starlette.requests import Request
 
@@ -22,3 +24,17 @@ async def read_limited(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes) -> tuple[bool, object]:
+    """``(True, value)``, or ``(False, None)`` for a body that cannot be read as JSON."""
+    try:
+        return True, json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        # ValueError covers bad UTF-8 and bad syntax; deep nesting recurses,
+        # and a few kilobytes of brackets are enough for that.
+        return False, None

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from starlette.config import Config
 from starlette.datastructures import CommaSeparatedStrings, Secret
 
+from .push_services import origin_of
+
 DEFAULT_EXIT_URL = "https://www.meteo.be/"
 # Generous enough for a shelter's shared Wi-Fi, low enough to stop a flood.
 DEFAULT_REQUEST_RATE = "60/3600"
@@ -38,6 +40,35 @@ def _is_allowed_exit_url(url: str) -> bool:
         else (parts.netloc.split("]")[0] + "]")
     )
     return parts.scheme == "http" and host in _LOOPBACK_HOSTS
+
+
+def parse_push_services(value: str) -> tuple[str, ...]:
+    """``HAVEN_PUSH_SERVICES``: origins (``scheme://host[:port]``) push may also go to.
+
+    Plain http only on this computer, which is how the tests reach a fake push
+    service; a push service anywhere else is reached over https.
+    """
+    found: list[str] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        origin = origin_of(item)
+        path = urlsplit(item).path if origin is not None else ""
+        if (
+            origin is None
+            or path not in ("", "/")
+            or "?" in item
+            or "#" in item
+            or (origin.scheme == "http" and origin.host not in _LOOPBACK_HOSTS)
+        ):
+            raise ValueError(
+                "HAVEN_PUSH_SERVICES must be comma-separated origins such as "
+                "https://push.example.org (http:// only on this computer, such as "
+                f"http://127.0.0.1:8123), without a path; got {item!r}"
+            )
+        if str(origin) not in found:
+            found.append(str(origin))
+    return tuple(found)
 
 
 def parse_rate(value: str) -> tuple[int, float]:
@@ -69,6 +100,7 @@ class Settings:
     request_rate: tuple[int, float]  # (new requests, per so many seconds)
     push_subject: str  # who runs this server, for push services (RFC 8292 "sub")
     max_connections: int  # uvicorn's limit_concurrency
+    push_services: tuple[str, ...]  # origins push may go to besides the public services
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -117,4 +149,5 @@ class Settings:
             ),
             push_subject=push_subject,
             max_connections=max_connections,
+            push_services=parse_push_services(config("HAVEN_PUSH_SERVICES", cast=str, default="")),
         )

@@ -9,7 +9,7 @@ import re
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,8 +244,14 @@ def make_settings(tmp_path: Path, **overrides: str) -> Settings:
     return Settings.from_environ({"HAVEN_DATA_DIR": str(tmp_path / "data"), **overrides})
 
 
-def make_desk(tmp_path: Path, base_url: str = ORIGIN, **client_options: Any) -> Iterator[Desk]:
-    app = create_app(make_settings(tmp_path))
+def make_desk(
+    tmp_path: Path,
+    base_url: str = ORIGIN,
+    env: Mapping[str, str] | None = None,
+    **client_options: Any,
+) -> Iterator[Desk]:
+    """``env`` adds or overrides settings."""
+    app = create_app(make_settings(tmp_path, **(env or {})))
     clock = FakeClock()
     ticker = Ticker()
     app.state.clock = clock
@@ -259,3 +265,15 @@ PAYOKE = "anna@payoke.be"
 PAGASA = "bram@pag-asa.be"
 SURYA = "chloe@surya.be"
 COORDINATOR = "dora@haven.be"
+
+
+def staffed_desk(tmp_path: Path, env: Mapping[str, str] | None = None) -> Iterator[Desk]:
+    """An app over HTTPS with an advisor of each centre and a coordinator, signed in."""
+    for value in make_desk(tmp_path, env=env):
+        value.add(PAYOKE, "payoke")
+        value.add(PAGASA, "pag-asa")
+        value.add(SURYA, "surya")
+        value.add(COORDINATOR, "pag-asa", coordinator=True)
+        for email in (PAYOKE, PAGASA, SURYA, COORDINATOR):
+            assert value.sign_in(email).status_code == 303
+        yield value

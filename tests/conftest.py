@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from advisors import Desk, make_desk, make_settings
+from advisors import Desk, make_settings, staffed_desk
 from helpers import CHROMIUM, CHROMIUM_ARGS
 from starlette.testclient import TestClient
 
@@ -204,11 +204,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
     """An app over HTTPS with an advisor of each centre and a coordinator, signed in."""
-    for value in make_desk(tmp_path):
-        value.add("anna@payoke.be", "payoke")
-        value.add("bram@pag-asa.be", "pag-asa")
-        value.add("chloe@surya.be", "surya")
-        value.add("dora@haven.be", "pag-asa", coordinator=True)
-        for email in ("anna@payoke.be", "bram@pag-asa.be", "chloe@surya.be", "dora@haven.be"):
-            assert value.sign_in(email).status_code == 303
-        yield value
+    yield from staffed_desk(tmp_path)

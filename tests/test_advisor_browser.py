@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import axe_playwright_python
 import pytest
 from advisors import PASSWORD, add_by_command
-from conftest import LiveServer
+from conftest import LiveServer, start_server, stop_server
 from helpers import fill_help_form, wait_for, wait_until_offline_ready
+from pushservice import FakePushService
 
 pytestmark = pytest.mark.browser
 
@@ -181,82 +183,94 @@ STUB_PUSH_MANAGER = """(() => {
 })()"""
 
 
-def test_notify_me_subscribes_and_the_worker_shows_a_content_free_notification(
-    browser, live_server
-) -> None:  # type: ignore[no-untyped-def]
-    from pushservice import FakePushService
-
-    add_advisor(live_server, "anna.browser@payoke.be", "payoke")
+@pytest.fixture
+def push_server(tmp_path: Path, neutral_site: str) -> Iterator[tuple[FakePushService, LiveServer]]:
+    """A fake push service, and a server of its own that lists it, as it must to reach it."""
     with FakePushService() as push:
-        subscription = push.subscribe("anna-browser")
-        context = browser.new_context()
-        context.grant_permissions(["notifications"], origin=live_server.url)
-        context.add_init_script(STUB_PUSH_MANAGER % json.dumps(subscription))
-        page = context.new_page()
-        try:
-            sign_in(page, live_server, "anna.browser@payoke.be")
-            toggle = page.locator("[data-push-toggle]")
-            toggle.wait_for(state="visible")
-            toggle.click()
-            page.wait_for_selector('[data-push-toggle][aria-pressed="true"]')
-            assert page.evaluate("() => window.__subscribed") == {
-                "userVisibleOnly": True,
-                "keyLength": 65,
+        server = start_server(
+            tmp_path / "data",
+            tmp_path / "server.log",
+            neutral_site,
+            env={"HAVEN_PUSH_SERVICES": push.origin},
+        )
+        yield push, server
+        stop_server(server)
+
+
+def test_notify_me_subscribes_and_the_worker_shows_a_content_free_notification(
+    browser, push_server: tuple[FakePushService, LiveServer]
+) -> None:  # type: ignore[no-untyped-def]
+    push, live_server = push_server
+    add_advisor(live_server, "anna.browser@payoke.be", "payoke")
+    subscription = push.subscribe("anna-browser")
+    context = browser.new_context()
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    context.add_init_script(STUB_PUSH_MANAGER % json.dumps(subscription))
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "anna.browser@payoke.be")
+        toggle = page.locator("[data-push-toggle]")
+        toggle.wait_for(state="visible")
+        toggle.click()
+        page.wait_for_selector('[data-push-toggle][aria-pressed="true"]')
+        assert page.evaluate("() => window.__subscribed") == {
+            "userVisibleOnly": True,
+            "keyLength": 65,
+        }
+
+        send_from_a_phone(browser, live_server, "PUSH-BROWSER-SECRET please call")
+        message = push.wait_for(1)[-1]
+        assert message.name == "anna-browser" and message.payload is not None
+        payload = message.payload.decode()
+        assert json.loads(payload) == {"type": "inbox", "centre": "payoke"}
+
+        # Hand the decrypted message to the dashboard's worker, as Chromium would.
+        cdp = context.new_cdp_session(page)
+        registrations: list[dict[str, str]] = []
+        cdp.on(
+            "ServiceWorker.workerRegistrationUpdated",
+            lambda event: registrations.extend(event["registrations"]),
+        )
+        cdp.send("ServiceWorker.enable")
+        wait_for(
+            lambda: any(r["scopeURL"].endswith("/advisor/") for r in registrations),
+            page=page,
+            message="the dashboard's worker",
+        )
+        registration = next(r for r in registrations if r["scopeURL"].endswith("/advisor/"))
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live_server.url,
+                "registrationId": registration["registrationId"],
+                "data": payload,
+            },
+        )
+        shown: list[dict[str, str]] = []
+
+        def notifications() -> bool:
+            shown[:] = page.evaluate(
+                """async () => (await (await navigator.serviceWorker
+                    .getRegistration('/advisor/')).getNotifications())
+                    .map((n) => ({title: n.title, body: n.body, tag: n.tag}))"""
+            )
+            return bool(shown)
+
+        wait_for(notifications, page=page, message="a notification")
+        assert shown == [
+            {
+                "title": "Haven",
+                "body": "Something new is waiting in the inbox.",
+                "tag": "inbox-payoke",
             }
+        ]
 
-            send_from_a_phone(browser, live_server, "PUSH-BROWSER-SECRET please call")
-            message = push.wait_for(1)[-1]
-            assert message.name == "anna-browser" and message.payload is not None
-            payload = message.payload.decode()
-            assert json.loads(payload) == {"type": "inbox", "centre": "payoke"}
-
-            # Hand the decrypted message to the dashboard's worker, as Chromium would.
-            cdp = context.new_cdp_session(page)
-            registrations: list[dict[str, str]] = []
-            cdp.on(
-                "ServiceWorker.workerRegistrationUpdated",
-                lambda event: registrations.extend(event["registrations"]),
-            )
-            cdp.send("ServiceWorker.enable")
-            wait_for(
-                lambda: any(r["scopeURL"].endswith("/advisor/") for r in registrations),
-                page=page,
-                message="the dashboard's worker",
-            )
-            registration = next(r for r in registrations if r["scopeURL"].endswith("/advisor/"))
-            cdp.send(
-                "ServiceWorker.deliverPushMessage",
-                {
-                    "origin": live_server.url,
-                    "registrationId": registration["registrationId"],
-                    "data": payload,
-                },
-            )
-            shown: list[dict[str, str]] = []
-
-            def notifications() -> bool:
-                shown[:] = page.evaluate(
-                    """async () => (await (await navigator.serviceWorker
-                        .getRegistration('/advisor/')).getNotifications())
-                        .map((n) => ({title: n.title, body: n.body, tag: n.tag}))"""
-                )
-                return bool(shown)
-
-            wait_for(notifications, page=page, message="a notification")
-            assert shown == [
-                {
-                    "title": "Haven",
-                    "body": "Something new is waiting in the inbox.",
-                    "tag": "inbox-payoke",
-                }
-            ]
-
-            # Switching it off removes the subscription on the server.
-            toggle.click()
-            page.wait_for_selector('[data-push-toggle][aria-pressed="false"]')
-            count = len(push.received)
-            send_from_a_phone(browser, live_server, "after unsubscribing")
-            page.wait_for_timeout(500)
-            assert len(push.received) == count
-        finally:
-            context.close()
+        # Switching it off removes the subscription on the server.
+        toggle.click()
+        page.wait_for_selector('[data-push-toggle][aria-pressed="false"]')
+        count = len(push.received)
+        send_from_a_phone(browser, live_server, "after unsubscribing")
+        page.wait_for_timeout(500)
+        assert len(push.received) == count
+    finally:
+        context.close()

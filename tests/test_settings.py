@@ -52,3 +52,46 @@ def test_exit_url_must_be_a_real_https_site(url: str) -> None:
 
 def test_exit_url_may_be_plain_http_on_loopback() -> None:
     assert Settings.from_environ({"HAVEN_EXIT_URL": "http://127.0.0.1:8001/"}).exit_url
+
+
+def test_no_push_services_are_listed_by_default() -> None:
+    assert Settings.from_environ({}).push_services == ()
+
+
+def test_push_services_are_origins_written_one_way() -> None:
+    settings = Settings.from_environ(
+        {
+            "HAVEN_PUSH_SERVICES": (
+                " HTTPS://Push.Example.org:443/ , http://127.0.0.1:8123,,"
+                "http://localhost:9000, http://[::1]:8124, https://push.example.org"
+            )
+        }
+    )
+    assert settings.push_services == (
+        "https://push.example.org",
+        "http://127.0.0.1:8123",
+        "http://localhost:9000",
+        "http://[::1]:8124",
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://push.example.org",  # plain HTTP off this computer
+        "http://10.0.0.1:8123",
+        "ftp://push.example.org",
+        "push.example.org",
+        "https://push.example.org/wpush",  # a path: an origin was meant
+        "https://push.example.org?x=1",
+        "https://user:secret@push.example.org",
+        "https://push.example.org:99999",
+        "https://push.example.org:",
+        "https://push%2eexample.org",
+        "https://[::1",
+        "https://",
+    ],
+)
+def test_bad_push_services_are_an_error(value: str) -> None:
+    with pytest.raises(ValueError, match="HAVEN_PUSH_SERVICES"):
+        Settings.from_environ({"HAVEN_PUSH_SERVICES": f"https://fine.example, {value}"})

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..bodies import read_limited
+from ..bodies import parse_json, read_limited
+from ..push_services import PushServices
 from ..storage.casework import (
     CaseRow,
     audit,
@@ -37,7 +36,7 @@ from .common import (
     scope_of,
 )
 from .opening import open_case, open_note
-from .sessions import Current, is_loopback
+from .sessions import Current
 from .views import read_inbox
 
 MAX_SUBSCRIPTION = 4096
@@ -132,21 +131,8 @@ def _b64(value: object) -> bytes | None:
         return None
 
 
-def _endpoint_allowed(endpoint: str, server_host: str) -> bool:
-    """Push services speak HTTPS; plain HTTP only to this computer, for development."""
-    try:
-        parts = urlsplit(endpoint)
-    except ValueError:
-        return False
-    if parts.username or parts.password or not parts.hostname:
-        return False
-    if parts.scheme == "https":
-        return True
-    return parts.scheme == "http" and is_loopback(parts.hostname) and is_loopback(server_host)
-
-
 def subscription_problems(
-    data: object, server_host: str, _: Callable[[str], str]
+    data: object, services: PushServices, _: Callable[[str], str]
 ) -> list[dict[str, str]]:
     if not isinstance(data, dict):
         return [{"field": "", "message": _("This must be a JSON object.")}]
@@ -156,9 +142,17 @@ def subscription_problems(
         problems.append(
             {"field": "endpoint", "message": _("This must be the push service's address.")}
         )
-    elif not _endpoint_allowed(endpoint, server_host):
+    elif not services.allows(endpoint):
+        # Any other address would let an advisor account aim the server's
+        # POSTs at its own network (see server/push_services.py).
         problems.append(
-            {"field": "endpoint", "message": _("A push service address must use https.")}
+            {
+                "field": "endpoint",
+                "message": _(
+                    "Notifications can only go through the push service of a major "
+                    "browser, or one the operator has added."
+                ),
+            }
         )
     keys = data.get("keys")
     keys = keys if isinstance(keys, dict) else {}
@@ -185,10 +179,10 @@ async def _json_body(request: Request) -> tuple[object, Response | None]:
     body = await read_limited(request, MAX_SUBSCRIPTION)
     if body is None:
         return None, json_error(413, "too_large", _("This is too large."))
-    try:
-        return json.loads(body), None
-    except (ValueError, UnicodeDecodeError):
+    parsed, data = parse_json(body)
+    if not parsed:
         return None, json_error(400, "malformed_json", _("This is not valid JSON."))
+    return data, None
 
 
 @guarded(api=True)
@@ -198,7 +192,7 @@ async def subscribe(request: Request, current: Current, form: dict[str, str]) ->
         return error
     state = request.app.state
     _ = pages(request).gettext(language(request))
-    problems = subscription_problems(data, state.settings.host, _)
+    problems = subscription_problems(data, state.push_services, _)
     if problems:
         return JSONResponse(
             {

@@ -311,13 +311,42 @@ async def count_audit(db: Database) -> int:
 # --- push subscriptions --------------------------------------------------------
 
 
+# Each subscription is one POST per new request: a cap keeps one account from
+# making a single request fan out to hundreds of them.
+MAX_SUBSCRIPTIONS_PER_ADVISOR = 10
+_NEWEST_FIRST = (push_subscriptions.c.created_at.desc(), push_subscriptions.c.id.desc())
+
+
 async def save_subscription(
     db: Database, *, advisor_id: int, endpoint: str, p256dh: str, auth: str, now: dt.datetime
 ) -> None:
-    """Keep a device's subscription; the same endpoint again replaces the old one."""
+    """Keep a device's subscription; the same endpoint again replaces the old one.
+
+    An advisor keeps at most :data:`MAX_SUBSCRIPTIONS_PER_ADVISOR`; a new one
+    replaces the oldest.
+    """
     async with db.engine.begin() as connection:
+        # Holds two sign-ins of one advisor subscribing at once to the cap
+        # (PostgreSQL; SQLite writes one transaction at a time anyway).
+        await connection.execute(
+            select(advisors.c.id).where(advisors.c.id == advisor_id).with_for_update()
+        )
         await connection.execute(
             push_subscriptions.delete().where(push_subscriptions.c.endpoint == endpoint)
+        )
+        kept = (
+            select(push_subscriptions.c.id)
+            .where(push_subscriptions.c.advisor_id == advisor_id)
+            .order_by(*_NEWEST_FIRST)
+            .limit(MAX_SUBSCRIPTIONS_PER_ADVISOR - 1)
+        )
+        await connection.execute(
+            push_subscriptions.delete().where(
+                and_(
+                    push_subscriptions.c.advisor_id == advisor_id,
+                    push_subscriptions.c.id.not_in(kept.scalar_subquery()),
+                )
+            )
         )
         await connection.execute(
             insert(push_subscriptions).values(
@@ -350,9 +379,17 @@ async def subscriptions_for(db: Database, centre: str) -> list[Subscription]:
     """The devices to tell about something new for ``centre``.
 
     The centre's active advisors; for the "I don't know" queue, the
-    coordinators, who route it.
+    coordinators, who route it. Each advisor's newest
+    :data:`MAX_SUBSCRIPTIONS_PER_ADVISOR` only, also when more were stored
+    before there was a cap.
     """
     who = advisors.c.coordinator.is_(True) if centre == "unknown" else advisors.c.centre == centre
+    ranked = select(
+        push_subscriptions.c.id,
+        func.row_number()
+        .over(partition_by=push_subscriptions.c.advisor_id, order_by=_NEWEST_FIRST)
+        .label("rank"),
+    ).subquery()
     query = (
         select(
             push_subscriptions.c.id,
@@ -362,7 +399,14 @@ async def subscriptions_for(db: Database, centre: str) -> list[Subscription]:
             push_subscriptions.c.auth,
         )
         .join(advisors, advisors.c.id == push_subscriptions.c.advisor_id)
-        .where(and_(who, advisors.c.disabled_at.is_(None)))
+        .join(ranked, ranked.c.id == push_subscriptions.c.id)
+        .where(
+            and_(
+                who,
+                advisors.c.disabled_at.is_(None),
+                ranked.c.rank <= MAX_SUBSCRIPTIONS_PER_ADVISOR,
+            )
+        )
         .order_by(push_subscriptions.c.id)
     )
     async with db.engine.connect() as connection:
