@@ -90,16 +90,14 @@ export class OutboxStatus {
     if (item.failed) $item.append(this.paragraph(this.text.i18nRefusedCall))
     const $actions = document.createElement('p')
     $actions.className = 'outbox-status__actions'
+    $actions.append(this.button(item.failed ? this.text.i18nTryAgain : this.text.i18nSendNow, async ($button) => {
+      $button.disabled = true
+      $button.textContent = this.text.i18nSending
+      // Only this field: an exit meanwhile may have made the item quiet.
+      if (item.failed) await Outbox.update(item.key, { failed: null })
+      await this.flush({ force: true })
+    }))
     $actions.append(
-      this.button(item.failed ? this.text.i18nTryAgain : this.text.i18nSendNow, async ($button) => {
-        $button.disabled = true
-        $button.textContent = this.text.i18nSending
-        if (item.failed) {
-          item.failed = null
-          await Outbox.put(item)
-        }
-        await this.flush({ force: true })
-      }),
       this.button(this.text.i18nDelete, async ($button) => {
         // Two taps, so a stray touch never throws a message away.
         if ($button.dataset.armed !== 'true') {
