@@ -21,6 +21,9 @@ const RETRY_MAX_MS = 10 * 60 * 1000
 // Pages only: set by an exit until its receipts are gone for sure. The name
 // and the value say nothing about what was sent, or that anything was.
 const FORGET_KEY = 'app-tidy'
+// The server's answer for an envelope sealed to an inbox key it does not
+// hold: the plaintext is gone, so the item can never be delivered.
+const UNDELIVERABLE = 'unknown_key'
 
 class Outbox {
   static open () {
@@ -180,6 +183,15 @@ class Outbox {
     Outbox.announce()
   }
 
+  /**
+   * Refused for good: sealed to a key the server does not hold.
+   * @param {{failed: ?{status: number, message: string, error?: string}}} item
+   * @returns {boolean}
+   */
+  static undeliverable (item) {
+    return Boolean(item.failed && item.failed.error === UNDELIVERABLE)
+  }
+
   /** Adds a sealed request; the key makes every later delivery of it a replay. */
   static async add ({ centre, lang, envelope }) {
     const item = {
@@ -228,7 +240,7 @@ class Outbox {
   static async flushNow ({ force = false, dueOnly = false } = {}) {
     const counts = { sent: 0, retry: 0, refused: 0 }
     for (const item of await Outbox.items()) {
-      if (!force && item.failed) {
+      if (Outbox.undeliverable(item) || (!force && item.failed)) {
         counts.refused += 1
       } else if (dueOnly && item.nextAttempt > Date.now()) {
         counts.retry += 1
@@ -284,13 +296,15 @@ class Outbox {
       return 'retry'
     }
     // Refused for good (a 4xx): keep it, say so, and let the person choose.
-    let message = ''
+    let body = {}
     try {
-      message = (await response.json()).message || ''
+      body = (await response.json()) || {}
     } catch (error) {
-      message = ''
+      body = {}
     }
-    await Outbox.update(item.key, { failed: { status: response.status, message }, attempts: item.attempts + 1 })
+    const failed = { status: response.status, message: String(body.message || '') }
+    if (body.error === UNDELIVERABLE) failed.error = UNDELIVERABLE
+    await Outbox.update(item.key, { failed, attempts: item.attempts + 1 })
     return 'refused'
   }
 

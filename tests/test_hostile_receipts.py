@@ -28,6 +28,7 @@ from helpers import (
 )
 
 from server.content import PAGE_PATHS, page_url
+from server.i18n import translations
 from server.site import OFFLINE_PATH
 
 pytestmark = pytest.mark.browser
@@ -319,5 +320,64 @@ def test_after_the_disguise_locks_no_receipt_is_shown(browser, live_server):  # 
         assert page.locator('[data-state="sent"]').count() == 0
         assert_nothing_stored(page, told)
         assert_no_page_tells(page, base, "en", told)
+    finally:
+        context.close()
+
+
+UNKNOWN_KEY = {
+    "error": "unknown_key",
+    "message": "Ce message a été scellé pour une clé que le serveur ne possède pas.",
+    "errors": [{"field": "envelope.kid", "message": "Clé inconnue."}],
+}
+
+
+def test_a_message_sealed_to_an_unknown_key_is_kept_and_must_be_written_again(  # type: ignore[no-untyped-def]
+    browser, live_server
+):
+    # No worker: the route below then sees every delivery, the page's own.
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
+    attempts: list[str] = []
+
+    def refuse(route):  # type: ignore[no-untyped-def]
+        attempts.append(route.request.method)
+        route.fulfill(status=422, content_type="application/json", body=json.dumps(UNKNOWN_KEY))
+
+    try:
+        page.route("**/api/requests", refuse)
+        before = stored_rows(live_server.data_dir)
+        page.goto(f"{live_server.url}/fr/p/7")
+        send(page, secret_text())
+        status = page.locator("[data-module=outbox-status]")
+        item = status.locator('[data-state="undeliverable"]')
+        item.wait_for()
+        words = translations("fr").gettext
+        again = words("This message can no longer be sent. Please write it again.")
+        assert again != "This message can no longer be sent. Please write it again."
+        assert again in item.inner_text()
+        assert words("You can call a centre instead:") in item.inner_text()
+        write = item.get_by_role("link", name=words("Write it again"))
+        assert write.get_attribute("href") == page_url("fr", "help")
+        calls = status.locator(".outbox-status__call a[href^='tel:']")
+        assert calls.count() >= 3 and calls.first.is_visible()
+        assert status.get_by_role("button", name=words("Try again")).count() == 0
+
+        # Kept: not deleted by itself, not sent again, on this page or the next.
+        (kept,) = outbox_items(page)
+        assert kept["failed"]["error"] == "unknown_key"
+        page.reload()
+        item.wait_for()
+        page.wait_for_timeout(300)
+        assert attempts == ["POST"]
+        assert len(outbox_items(page)) == 1
+        assert status.get_by_role("button", name=words("Try again")).count() == 0
+
+        # Deleting still takes two taps.
+        delete = item.get_by_role("button", name=words("Delete"))
+        delete.click()
+        assert len(outbox_items(page)) == 1
+        item.get_by_role("button", name=words("Tap again to delete")).click()
+        wait_for(lambda: outbox_items(page) == [], page=page, message="the deletion")
+        assert stored_rows(live_server.data_dir) == before
     finally:
         context.close()
