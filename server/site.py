@@ -87,7 +87,9 @@ def _nav(_: Callable[[str], str]) -> list[tuple[str, str]]:
     ]
 
 
-def _module_texts(_: Callable[[str], str], content: Content) -> dict[str, dict[str, str]]:
+def _module_texts(
+    code: str, _: Callable[[str], str], content: Content
+) -> dict[str, dict[str, str]]:
     """Strings for the scripts of the page chrome, by component.
 
     main.js copies each component's strings into its root element's dataset
@@ -113,6 +115,12 @@ def _module_texts(_: Callable[[str], str], content: Content) -> dict[str, dict[s
             "i18nSending": _("Sending your message…"),
             "i18nRefused": _("Your message could not be sent: {reason}"),
             "i18nRefusedCall": _("You can call a centre instead:"),
+            # Sealed to a key the server no longer holds: it can only be written again.
+            "i18nUndeliverable": _(
+                "This message can no longer be sent. Please write it again."
+            ),
+            "i18nWriteAgain": _("Write it again"),
+            "i18nWriteAgainUrl": page_url(code, "help"),
             "i18nSent": _("Your message has been sent. Your reference: {reference}."),
             "i18nContactBy": _("An advisor will contact you by {date}."),
             "i18nSendNow": _("Send now"),
@@ -311,7 +319,7 @@ class Site:
 
     def _render_texts(self, code: str) -> Representation:
         texts = json.dumps(
-            _module_texts(self.gettext(code), self.content),
+            _module_texts(code, self.gettext(code), self.content),
             ensure_ascii=False,
             separators=(",", ":"),
         )

@@ -5,6 +5,11 @@
 //
 // Each item holds only what routing needs in clear (centre, language) and the
 // sealed envelope: nothing the person typed is readable in storage.
+//
+// A receipt (reference and contact-by date) tells whoever holds the phone
+// that a message went to a centre. It is kept until the person hides it, and
+// the quick exit and the disguise lock forget every receipt (forgetReceipts);
+// the items still waiting stay and are delivered, but leave no receipt.
 
 const OUTBOX_DB = 'app-outbox'
 const OUTBOX_VERSION = 1
@@ -13,6 +18,12 @@ const SYNC_TAG = 'outbox'
 // Retries wait 3 s, 6 s, 12 s … up to 10 minutes, with jitter.
 const RETRY_BASE_MS = 3000
 const RETRY_MAX_MS = 10 * 60 * 1000
+// Pages only: set by an exit until its receipts are gone for sure. The name
+// and the value say nothing about what was sent, or that anything was.
+const FORGET_KEY = 'app-tidy'
+// The server's answer for an envelope sealed to an inbox key it does not
+// hold: the plaintext is gone, so the item can never be delivered.
+const UNDELIVERABLE = 'unknown_key'
 
 class Outbox {
   static open () {
@@ -28,14 +39,19 @@ class Outbox {
     })
   }
 
-  static async run (storeName, mode, work) {
+  /**
+   * One transaction over one or more stores; resolves once it has committed.
+   * @param {string | string[]} storeNames
+   * @param {IDBTransactionMode} mode
+   * @param {(transaction: IDBTransaction) => any} work
+   */
+  static async transact (storeNames, mode, work) {
     const db = await Outbox.open()
     try {
       return await new Promise((resolve, reject) => {
-        const transaction = db.transaction(storeName, mode)
-        const store = transaction.objectStore(storeName)
+        const transaction = db.transaction(storeNames, mode)
         let result
-        Promise.resolve(work(store)).then((value) => { result = value }, reject)
+        Promise.resolve(work(transaction)).then((value) => { result = value }, reject)
         transaction.oncomplete = () => resolve(result)
         transaction.onerror = () => reject(transaction.error)
         transaction.onabort = () => reject(transaction.error)
@@ -43,6 +59,10 @@ class Outbox {
     } finally {
       db.close()
     }
+  }
+
+  static run (storeName, mode, work) {
+    return Outbox.transact(storeName, mode, (transaction) => work(transaction.objectStore(storeName)))
   }
 
   static request (idbRequest) {
@@ -56,7 +76,12 @@ class Outbox {
     return Outbox.run('items', 'readonly', (store) => Outbox.request(store.getAll()))
   }
 
-  static receipts () {
+  /**
+   * The receipts to show; never one that an exit or a lock asked to forget.
+   * @returns {Promise<Array<{reference: string, contactBy: string, contactByText: string, lang: string, sentAt: number}>>}
+   */
+  static async receipts () {
+    await Outbox.finishForgetting()
     return Outbox.run('receipts', 'readonly', (store) => Outbox.request(store.getAll()))
   }
 
@@ -64,12 +89,107 @@ class Outbox {
     return Outbox.run('items', 'readwrite', (store) => Outbox.request(store.put(item)))
   }
 
+  /**
+   * Changes some fields of a stored item, read again in the same transaction:
+   * what changed meanwhile (an exit's `quiet`, a deletion) is kept.
+   * @param {string} key
+   * @param {object} changes
+   * @returns {Promise<void>}
+   */
+  static update (key, changes) {
+    return Outbox.run('items', 'readwrite', (store) => new Promise((resolve, reject) => {
+      const get = store.get(key)
+      get.onsuccess = () => {
+        if (get.result) store.put({ ...get.result, ...changes })
+        resolve()
+      }
+      get.onerror = () => reject(get.error)
+    }))
+  }
+
   static remove (key) {
     return Outbox.run('items', 'readwrite', (store) => Outbox.request(store.delete(key)))
   }
 
-  static dismissReceipt (reference) {
-    return Outbox.run('receipts', 'readwrite', (store) => Outbox.request(store.delete(reference)))
+  static async dismissReceipt (reference) {
+    await Outbox.run('receipts', 'readwrite', (store) => Outbox.request(store.delete(reference)))
+    Outbox.announce()
+  }
+
+  /**
+   * The quick exit and the disguise lock: forget every receipt, so that
+   * whoever opens the app next learns nothing of a message sent. Items
+   * still waiting are kept and delivered, quietly: whoever holds the phone
+   * by then may not be the person who wrote.
+   *
+   * The exit navigates away in the same task, and a page that unloads may
+   * have its transactions aborted. So, before anything asynchronous: a mark
+   * in localStorage, which every page start honours before it shows a
+   * receipt, and a message to the service worker, which outlives the page
+   * (both synchronous); then the page's own attempt, which takes the mark
+   * away once the receipts are gone.
+   * @returns {Promise<void>}
+   */
+  static forgetReceipts () {
+    try {
+      localStorage.setItem(FORGET_KEY, '1')
+    } catch (error) {
+      // Storage blocked: the worker and the attempt below remain.
+    }
+    try {
+      navigator.serviceWorker?.controller?.postMessage({ type: 'forget-receipts' })
+    } catch (error) {
+      // No worker controls the page: the mark and the attempt below remain.
+    }
+    return Outbox.finishForgetting()
+  }
+
+  /**
+   * Completes a forgetting asked for by an exit that may not have finished it.
+   * @returns {Promise<void>}
+   */
+  static async finishForgetting () {
+    // The worker has no localStorage: it forgets on the exit's message instead.
+    if (typeof localStorage === 'undefined') return
+    try {
+      if (localStorage.getItem(FORGET_KEY) === null) return
+    } catch (error) {
+      return
+    }
+    await Outbox.clearReceipts()
+    try {
+      localStorage.removeItem(FORGET_KEY)
+    } catch (error) {
+      // Then the next page start clears again: harmless.
+    }
+  }
+
+  /**
+   * Deletes every receipt and marks every waiting item quiet (delivered
+   * without a receipt), in one transaction. Used by the pages and the worker.
+   * @returns {Promise<void>}
+   */
+  static async clearReceipts () {
+    await Outbox.transact(['items', 'receipts'], 'readwrite', (transaction) => {
+      transaction.objectStore('receipts').clear()
+      const cursor = transaction.objectStore('items').openCursor()
+      cursor.onsuccess = () => {
+        const current = cursor.result
+        if (!current) return
+        if (!current.value.quiet) current.update({ ...current.value, quiet: true })
+        current.continue()
+      }
+    })
+    Outbox.announce()
+  }
+
+  /**
+   * Refused for good: sealed to a key the server does not hold.
+   * @param {{failed: ?{status: number, message: string, error?: string}}} item
+   * @returns {boolean}
+   */
+  static undeliverable (item) {
+    return Boolean(item.failed && item.failed.error === UNDELIVERABLE)
   }
 
   /** Adds a sealed request; the key makes every later delivery of it a replay. */
@@ -120,7 +240,7 @@ class Outbox {
   static async flushNow ({ force = false, dueOnly = false } = {}) {
     const counts = { sent: 0, retry: 0, refused: 0 }
     for (const item of await Outbox.items()) {
-      if (!force && item.failed) {
+      if (Outbox.undeliverable(item) || (!force && item.failed)) {
         counts.refused += 1
       } else if (dueOnly && item.nextAttempt > Date.now()) {
         counts.retry += 1
@@ -148,15 +268,26 @@ class Outbox {
       return 'retry'
     }
     if (response.status === 200 || response.status === 201) {
-      const receipt = await response.json()
-      await Outbox.run('receipts', 'readwrite', (store) => Outbox.request(store.put({
-        reference: receipt.reference,
-        contactBy: receipt.contact_by,
-        contactByText: receipt.contact_by_text,
-        lang: item.lang,
-        sentAt: Date.now()
-      })))
-      await Outbox.remove(item.key)
+      const answer = await response.json()
+      // The item is read again in the transaction that writes the receipt: an
+      // exit while it was on its way has made it quiet (and a deletion gone),
+      // and then no receipt is kept.
+      await Outbox.transact(['items', 'receipts'], 'readwrite', (transaction) => {
+        const items = transaction.objectStore('items')
+        const get = items.get(item.key)
+        get.onsuccess = () => {
+          if (get.result && !get.result.quiet) {
+            transaction.objectStore('receipts').put({
+              reference: answer.reference,
+              contactBy: answer.contact_by,
+              contactByText: answer.contact_by_text,
+              lang: item.lang,
+              sentAt: Date.now()
+            })
+          }
+          items.delete(item.key)
+        }
+      })
       return 'sent'
     }
     if (response.status === 408 || response.status === 429 || response.status >= 500) {
@@ -165,21 +296,21 @@ class Outbox {
       return 'retry'
     }
     // Refused for good (a 4xx): keep it, say so, and let the person choose.
-    let message = ''
+    let body = {}
     try {
-      message = (await response.json()).message || ''
+      body = (await response.json()) || {}
     } catch (error) {
-      message = ''
+      body = {}
     }
-    item.failed = { status: response.status, message }
-    item.attempts += 1
-    await Outbox.put(item)
+    const failed = { status: response.status, message: String(body.message || '') }
+    if (body.error === UNDELIVERABLE) failed.error = UNDELIVERABLE
+    await Outbox.update(item.key, { failed, attempts: item.attempts + 1 })
     return 'refused'
   }
 
   static async later (item, delay) {
-    item.attempts += 1
-    item.nextAttempt = Date.now() + (delay ?? Outbox.retryDelay(item.attempts))
-    await Outbox.put(item)
+    const attempts = item.attempts + 1
+    const nextAttempt = Date.now() + (delay ?? Outbox.retryDelay(attempts))
+    await Outbox.update(item.key, { attempts, nextAttempt })
   }
 }

@@ -23,6 +23,10 @@ self.addEventListener('message', (event) => {
     self.skipWaiting()
   } else if (message.type === 'cache-language' && typeof message.lang === 'string') {
     event.waitUntil(cacheLanguage(message.lang))
+  } else if (message.type === 'forget-receipts') {
+    // Sent by a quick exit or a lock: the page that sent it may already be
+    // gone, so the worker, which outlives it, does the forgetting too.
+    event.waitUntil(Outbox.clearReceipts())
   }
 })
 

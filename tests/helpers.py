@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -156,3 +157,37 @@ def installability(playwright: Any, profile: Path, base: str, path: str) -> dict
         }
     finally:
         context.close()
+
+
+# Hidden, as a phone does when the task switcher opens or another app comes up.
+# Headless Chromium never hides a page by itself, so the state is set here and
+# the real event is sent to the page's own listeners.
+HIDE = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+SHOW = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def set_up(page: Any, base: str, lang: str, disguise: str, code: str, idle: str = "5") -> None:
+    """Install the disguise from the app's own page, as the person does."""
+    page.goto(f"{base}/{lang}/p/9")
+    wait_until_offline_ready(page, lang)
+    page.check(f'input[name="disguise"][value="{disguise}"]')
+    page.fill("#unlock-code", code)
+    page.fill("#unlock-again", code)
+    page.select_option("#idle-minutes", idle)
+    page.locator("[data-form] button[type=submit]").click()
+    page.wait_for_selector("[data-ready]:not([hidden])")
+    lock = page.evaluate("() => JSON.parse(localStorage.getItem('app-lock'))")
+    assert lock["disguise"] == disguise and code not in json.dumps(lock)
+    assert lock["iterations"] >= 100000 and len(lock["salt"]) >= 16
+
+
+def press(page: Any, keys: str) -> None:
+    """Tap the calculator's keys."""
+    for key in keys:
+        page.locator(f'[data-key="{key}"]').click()

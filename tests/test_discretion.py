@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from urllib.parse import urlsplit
 
@@ -10,10 +9,14 @@ import httpx
 import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server
 from helpers import (
+    HIDE,
+    SHOW,
     answer,
     fill_help_form,
     installability,
     outbox_items,
+    press,
+    set_up,
     stored_rows,
     wait_for,
     wait_until_offline_ready,
@@ -24,17 +27,6 @@ from server.i18n import translations
 pytestmark = pytest.mark.browser
 
 DISGUISES = ("/calculator", "/notes")
-# Hidden, as a phone does when the task switcher opens or another app comes up.
-# Headless Chromium never hides a page by itself, so the state is set here and
-# the real event is sent to the page's own listeners.
-HIDE = """() => {
-  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
-  document.dispatchEvent(new Event('visibilitychange'));
-}"""
-SHOW = """() => {
-  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
-  document.dispatchEvent(new Event('visibilitychange'));
-}"""
 
 
 def is_content(url: str, base: str) -> bool:
@@ -212,25 +204,6 @@ def test_a_hidden_page_is_covered(page, live_server):  # type: ignore[no-untyped
 
 
 # --- the disguised install ---------------------------------------------------------------
-
-
-def set_up(page, base: str, lang: str, disguise: str, code: str, idle: str = "5"):  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/{lang}/p/9")
-    wait_until_offline_ready(page, lang)
-    page.check(f'input[name="disguise"][value="{disguise}"]')
-    page.fill("#unlock-code", code)
-    page.fill("#unlock-again", code)
-    page.select_option("#idle-minutes", idle)
-    page.locator("[data-form] button[type=submit]").click()
-    page.wait_for_selector("[data-ready]:not([hidden])")
-    lock = page.evaluate("() => JSON.parse(localStorage.getItem('app-lock'))")
-    assert lock["disguise"] == disguise and code not in json.dumps(lock)
-    assert lock["iterations"] >= 100000 and len(lock["salt"]) >= 16
-
-
-def press(page, keys: str) -> None:  # type: ignore[no-untyped-def]
-    for key in keys:
-        page.locator(f'[data-key="{key}"]').click()
 
 
 @pytest.mark.parametrize("name", ["calculator", "notes"])

@@ -3,7 +3,9 @@
  * hash of their unlock code, kept only on this phone (localStorage). The code
  * itself is never stored. Shared by the disguises, the install page and the
  * quick exit (which, inside the installed disguise, goes back to it).
+ * Locking forgets the outbox's receipts, never the messages still waiting.
  */
+import { Outbox } from '../outbox.js'
 
 const LOCK_KEY = 'app-lock'
 const SHELL_KEY = 'app-shell'
@@ -98,7 +100,14 @@ export const Lock = {
     storage('session')?.setItem(UNLOCKED_KEY, '1')
   },
 
+  /**
+   * Locks, and forgets every receipt: whoever opens the app after a lock or
+   * a quick exit (which locks too) must not learn that a message was sent.
+   */
   lockNow () {
     storage('session')?.removeItem(UNLOCKED_KEY)
+    Outbox.forgetReceipts().catch(() => {
+      // No IndexedDB here: then no receipt was ever kept either.
+    })
   }
 }

@@ -82,24 +82,39 @@ export class OutboxStatus {
   }
 
   itemView (item) {
-    const $item = this.box('outbox-status__item', item.failed ? 'refused' : 'waiting')
-    const text = item.failed
-      ? this.text.i18nRefused.replace('{reason}', item.failed.message || String(item.failed.status))
-      : this.text.i18nWaiting
+    // Sealed to a key the server no longer holds: sending it again cannot
+    // help, and its text is gone from the phone, so it has to be written again.
+    const undeliverable = Outbox.undeliverable(item)
+    let state = 'waiting'
+    let text = this.text.i18nWaiting
+    if (undeliverable) {
+      state = 'undeliverable'
+      text = this.text.i18nUndeliverable
+    } else if (item.failed) {
+      state = 'refused'
+      text = this.text.i18nRefused.replace('{reason}', item.failed.message || String(item.failed.status))
+    }
+    const $item = this.box('outbox-status__item', state)
     $item.append(this.paragraph(text))
     if (item.failed) $item.append(this.paragraph(this.text.i18nRefusedCall))
     const $actions = document.createElement('p')
     $actions.className = 'outbox-status__actions'
-    $actions.append(
-      this.button(item.failed ? this.text.i18nTryAgain : this.text.i18nSendNow, async ($button) => {
+    if (undeliverable) {
+      const $write = document.createElement('a')
+      $write.className = 'button button--primary'
+      $write.href = this.text.i18nWriteAgainUrl
+      $write.textContent = this.text.i18nWriteAgain
+      $actions.append($write)
+    } else {
+      $actions.append(this.button(item.failed ? this.text.i18nTryAgain : this.text.i18nSendNow, async ($button) => {
         $button.disabled = true
         $button.textContent = this.text.i18nSending
-        if (item.failed) {
-          item.failed = null
-          await Outbox.put(item)
-        }
+        // Only this field: an exit meanwhile may have made the item quiet.
+        if (item.failed) await Outbox.update(item.key, { failed: null })
         await this.flush({ force: true })
-      }),
+      }))
+    }
+    $actions.append(
       this.button(this.text.i18nDelete, async ($button) => {
         // Two taps, so a stray touch never throws a message away.
         if ($button.dataset.armed !== 'true') {

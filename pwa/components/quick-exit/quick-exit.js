@@ -5,10 +5,11 @@
  * outside a text field or dialog.
  *
  * In the same frame as the trigger the page is hidden; then what must not
- * stay is wiped (forms, sessionStorage) and the current history entry is
- * replaced: by the operator's neutral site when online, by the neutral page
- * the service worker keeps when offline, or by the disguise's own screen
- * inside the installed disguise. The outbox in IndexedDB is never touched.
+ * stay is wiped (forms, sessionStorage, and through Lock.lockNow the
+ * outbox's receipts) and the current history entry is replaced: by the
+ * operator's neutral site when online, by the neutral page the service
+ * worker keeps when offline, or by the disguise's own screen inside the
+ * installed disguise. Messages still waiting in the outbox are never touched.
  *
  * While the page is hidden (task switcher, another app) its content is
  * covered; the installed disguise locks instead. A page restored from the
@@ -205,6 +206,8 @@ export class QuickExit {
       if ($field.type === 'checkbox' || $field.type === 'radio') $field.checked = false
       else if ($field.type !== 'hidden' && $field.type !== 'submit') $field.value = ''
     }
+    // Also forgets the receipts; what has to survive the navigation is done
+    // before it starts (see Outbox.forgetReceipts).
     Lock.lockNow()
     try {
       window.sessionStorage.clear()
