@@ -187,8 +187,9 @@ def document(kids: Collection[str]) -> dict[str, Any]:
                         "epk": _b64(
                             f"Ephemeral public point, {POINT_SIZE} bytes, uncompressed (0x04).",
                             POINT_SIZE,
-                            # 0x04 first: its six leading bits are base64url's "B".
-                            pattern="^B[A-Za-z0-9_-]*$",
+                            # 0x04 first: base64url's "B" (000001), then a character
+                            # whose two leading bits are 00 (A to P).
+                            pattern="^B[A-P][A-Za-z0-9_-]*$",
                         ),
                         "iv": _b64(f"AES-GCM nonce, {IV_SIZE} bytes.", IV_SIZE),
                         "ct": _b64(
