@@ -10,6 +10,17 @@
 const TRAIL_KEY = 'app-trail'
 const TRAIL_LENGTH = 20
 
+/**
+ * Goes to another of the app's pages. The page is hidden on the way, as when
+ * the person leaves; the mark on <html> tells the quick exit that this is a
+ * move within the app, so that the installed disguise does not lock.
+ * @param {string} url
+ */
+function move (url) {
+  document.documentElement.dataset.moving = 'within'
+  window.location.replace(url)
+}
+
 function readTrail () {
   try {
     const trail = JSON.parse(window.sessionStorage.getItem(TRAIL_KEY) || '[]')
@@ -71,7 +82,7 @@ export class AppNavigation {
     const previous = trail[trail.length - 1]
     if (!previous) return
     writeTrail(trail.slice(0, -1))
-    window.location.replace(previous)
+    move(previous)
   }
 
   /** @param {MouseEvent} event */
@@ -94,6 +105,6 @@ export class AppNavigation {
       }
       return
     }
-    window.location.replace(url.href)
+    move(url.href)
   }
 }

@@ -219,6 +219,9 @@ export class QuickExit {
 
   visibility () {
     if (document.visibilityState === 'hidden') {
+      // Hidden because the app moves to another of its own pages
+      // (app-navigation marks it): not leaving, so nothing locks.
+      if (document.documentElement.dataset.moving === 'within') return
       if (Lock.inShell()) {
         // The installed disguise locks whenever it leaves the screen.
         this.exit()
