@@ -1,4 +1,4 @@
 """Haven: an offline-first help app for people in Belgium who may be victims
 of human trafficking, and for the advisors who answer them."""
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
