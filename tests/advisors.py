@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
+import httpx
+import httpx2
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -57,6 +59,17 @@ class Ticker:
         return self.value
 
 
+def request_plaintext(centre: str, lang: str, **fields: str) -> bytes:
+    """What a phone seals for a plain request to ``centre``."""
+    document = {
+        "v": 1,
+        "lang": lang,
+        "writtenAt": "2026-11-30T08:00:00Z",
+        "fields": {"centre": centre, "channel": "call", "contact": "0470 12 34 56", **fields},
+    }
+    return json.dumps(document).encode()
+
+
 @dataclass
 class Desk:
     """One app under test with its client, clock and the helpers to drive it."""
@@ -66,7 +79,7 @@ class Desk:
     clock: FakeClock
     ticker: Ticker
     data_dir: Path
-    jars: dict[str, httpx.Cookies] = field(default_factory=dict)
+    jars: dict[str, httpx2.Cookies] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
 
     # --- accounts and sessions -------------------------------------------------
@@ -87,11 +100,11 @@ class Desk:
     def use(self, who: str | None) -> None:
         """Switch the client to someone's cookies (None: a fresh, signed-out browser)."""
         self.client.cookies = (
-            self.jars.setdefault(who or "", httpx.Cookies()) if who else httpx.Cookies()
+            self.jars.setdefault(who or "", httpx2.Cookies()) if who else httpx2.Cookies()
         )
 
     def keep(self, who: str) -> None:
-        self.jars[who] = httpx.Cookies(self.client.cookies)
+        self.jars[who] = httpx2.Cookies(self.client.cookies)
 
     def login_token(self) -> str:
         response = self.client.get("/advisor/login")
@@ -101,7 +114,7 @@ class Desk:
 
     def submit_login(
         self, email: str, password: str = PASSWORD, *, origin: str = ORIGIN, **fields: str
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Fill in and send the sign-in form in the browser the client stands for now."""
         token = self.login_token()
         return self.client.post(
@@ -111,7 +124,7 @@ class Desk:
             follow_redirects=False,
         )
 
-    def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
+    def sign_in(self, email: str, password: str = PASSWORD) -> httpx2.Response:
         """Sign in from a fresh browser, which then stands for ``email``."""
         self.jars.pop(email, None)
         self.use(email)
@@ -129,7 +142,7 @@ class Desk:
         self.use(who)
         return self
 
-    def get(self, who: str | None, url: str, **kwargs: Any) -> httpx.Response:
+    def get(self, who: str | None, url: str, **kwargs: Any) -> httpx2.Response:
         self.use(who)
         response = self.client.get(url, follow_redirects=False, **kwargs)
         if who:
@@ -144,7 +157,7 @@ class Desk:
         *,
         token: str | None = "auto",
         origin: str | None = ORIGIN,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """A form post as the dashboard sends it; token=None leaves the token out."""
         self.use(who)
         form = dict(data or {})
@@ -166,7 +179,7 @@ class Desk:
         *,
         token: str | None = "auto",
         origin: str | None = ORIGIN,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         self.use(who)
         headers = {"Origin": origin} if origin else {}
         if token == "auto":
@@ -189,14 +202,11 @@ class Desk:
         **fields: str,
     ) -> str:
         """A sealed request as a phone sends it; returns its reference."""
-        document = {
-            "v": 1,
-            "lang": lang,
-            "writtenAt": "2026-11-30T08:00:00Z",
-            "fields": {"centre": centre, "channel": "call", "contact": "0470 12 34 56", **fields},
-        }
         envelope = seal(
-            self.app.state.inbox_key.public_raw, json.dumps(document).encode(), centre, lang
+            self.app.state.inbox_key.public_raw,
+            request_plaintext(centre, lang, **fields),
+            centre,
+            lang,
         )
         if received_at is not None:
             saved = self.clock.now
@@ -234,7 +244,7 @@ def add_by_command(
     )
 
 
-def login_error(response: httpx.Response) -> str:
+def login_error(response: httpx2.Response) -> str:
     """The error the sign-in form shows, or "" if none."""
     match = re.search(r'<p class="error" role="alert"[^>]*>(.*?)</p>', response.text)
     return match.group(1) if match else ""
@@ -277,3 +287,75 @@ def staffed_desk(tmp_path: Path, env: Mapping[str, str] | None = None) -> Iterat
         for email in (PAYOKE, PAGASA, SURYA, COORDINATOR):
             assert value.sign_in(email).status_code == 303
         yield value
+
+
+# --- against a real server process -----------------------------------------------
+
+
+def send_sealed(
+    url: str, plaintext: bytes | None = None, centre: str = "payoke", lang: str = "en"
+) -> str:
+    """Seal ``plaintext`` (a plain request by default) to the inbox key the server
+    at ``url`` publishes, and send it as any phone, or anyone, can; its reference."""
+    raw = httpx.get(f"{url}/api/inbox-key").json()["raw"]
+    public = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    if plaintext is None:
+        plaintext = request_plaintext(centre, lang)
+    response = httpx.post(
+        f"{url}/api/requests",
+        json={"centre": centre, "lang": lang, "envelope": seal(public, plaintext, centre, lang)},
+        headers={"Idempotency-Key": secrets.token_urlsafe(24)},
+    )
+    assert response.status_code == 201, response.text
+    reference: str = response.json()["reference"]
+    return reference
+
+
+@dataclass
+class LiveAdvisor:
+    """An advisor's browser, signed in to a real server over plain HTTP on loopback."""
+
+    url: str
+    client: httpx.Client
+    csrf: str
+
+    @classmethod
+    def sign_in(cls, url: str, email: str, password: str = PASSWORD) -> LiveAdvisor:
+        client = httpx.Client(base_url=url, timeout=10)
+        form = client.get("/advisor/login")
+        token = _CSRF.search(form.text)
+        assert token, form.text
+        response = client.post(
+            "/advisor/login",
+            data={"csrf": token.group(1), "email": email, "password": password},
+            headers={"Origin": url},
+        )
+        assert response.status_code == 303, response.text
+        page = client.get("/advisor/")
+        csrf = _META_CSRF.search(page.text)
+        assert csrf, page.text
+        return cls(url, client, csrf.group(1))
+
+    def act(self, reference: str, action: str, **fields: str) -> httpx.Response:
+        """An action on a request, as its form posts it."""
+        return self.client.post(
+            f"/advisor/requests/{reference}/{action}",
+            data={"csrf": self.csrf, **fields},
+            headers={"Origin": self.url},
+        )
+
+    def post_json(
+        self, url: str, body: object, language: str = "en", content: bytes | None = None
+    ) -> httpx.Response:
+        """JSON as the dashboard's script posts it (``content``: raw bytes instead)."""
+        headers = {
+            "Origin": self.url,
+            "X-CSRF-Token": self.csrf,
+            "Content-Type": "application/json",
+            "Accept-Language": language,
+        }
+        data = json.dumps(body).encode() if content is None else content
+        return self.client.post(url, content=data, headers=headers)
+
+    def close(self) -> None:
+        self.client.close()

@@ -4,16 +4,22 @@ be transferred and closed."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from advisors import COORDINATOR, PASSWORD, PAYOKE, Desk, add_by_command, make_desk
+from advisors import (
+    COORDINATOR,
+    PAYOKE,
+    Desk,
+    LiveAdvisor,
+    add_by_command,
+    make_desk,
+    send_sealed,
+)
 from conftest import LiveServer, start_server, stop_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,8 +28,6 @@ from server.crypto import seal
 from server.security.ratelimit import RateLimiter
 
 DEEP = 5000
-_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-_META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def deeply_nested(depth: int = DEEP) -> str:
@@ -46,37 +50,6 @@ def hostile_documents() -> list[bytes]:
     ]
 
 
-def _b64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class LiveAdvisor:
-    """An advisor's browser, signed in to a real server over plain HTTP on loopback."""
-
-    def __init__(self, server: LiveServer, email: str) -> None:
-        self.client = httpx.Client(base_url=server.url, headers={"Origin": server.url})
-        form = self.client.get("/advisor/login")
-        token = _CSRF.search(form.text)
-        assert token, form.text
-        signed_in = self.client.post(
-            "/advisor/login",
-            data={"csrf": token.group(1), "email": email, "password": PASSWORD},
-        )
-        assert signed_in.status_code == 303, signed_in.text
-        inbox = self.client.get("/advisor/")
-        csrf = _META_CSRF.search(inbox.text)
-        assert csrf, inbox.text
-        self.csrf = csrf.group(1)
-
-    def act(self, reference: str, action: str, **fields: str) -> httpx.Response:
-        return self.client.post(
-            f"/advisor/requests/{reference}/{action}", data={"csrf": self.csrf, **fields}
-        )
-
-    def close(self) -> None:
-        self.client.close()
-
-
 @pytest.fixture
 def hostile_server(tmp_path: Path, neutral_site: str) -> Iterator[LiveServer]:
     data = tmp_path / "data"
@@ -93,24 +66,10 @@ def hostile_server(tmp_path: Path, neutral_site: str) -> Iterator[LiveServer]:
         stop_server(server)
 
 
-def send_sealed(server: LiveServer, plaintext: bytes, centre: str = "payoke") -> str:
-    """Seal ``plaintext`` to the server's published inbox key and send it, as anyone can."""
-    key = httpx.get(f"{server.url}/api/inbox-key").json()
-    envelope = seal(_b64(key["raw"]), plaintext, centre, "en")
-    response = httpx.post(
-        f"{server.url}/api/requests",
-        json={"centre": centre, "lang": "en", "envelope": envelope},
-        headers={"Idempotency-Key": secrets.token_urlsafe(24)},
-    )
-    assert response.status_code == 201, response.text
-    reference: str = response.json()["reference"]
-    return reference
-
-
 def test_hostile_envelopes_do_not_blind_the_centre(hostile_server: LiveServer) -> None:
-    references = [send_sealed(hostile_server, plaintext) for plaintext in hostile_documents()]
-    advisor = LiveAdvisor(hostile_server, PAYOKE)
-    coordinator = LiveAdvisor(hostile_server, COORDINATOR)
+    references = [send_sealed(hostile_server.url, plaintext) for plaintext in hostile_documents()]
+    advisor = LiveAdvisor.sign_in(hostile_server.url, PAYOKE)
+    coordinator = LiveAdvisor.sign_in(hostile_server.url, COORDINATOR)
     try:
         inbox = advisor.client.get("/advisor/")
         assert inbox.status_code == 200, inbox.text

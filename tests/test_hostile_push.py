@@ -10,27 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import re
-import secrets
 import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
-from advisors import PASSWORD, PAYOKE, Desk, add_by_command
+from advisors import PAYOKE, Desk, LiveAdvisor, add_by_command, send_sealed
 from aiohttp.abc import AbstractResolver, ResolveResult
 from conftest import LiveServer, start_server, stop_server
 from helpers import wait_for
 from pushservice import FakePushService, Subscriber
-
-from server.crypto import seal
 
 SUBSCRIBE = "/advisor/api/push-subscription"
 UNSUBSCRIBE = "/advisor/api/push-subscription/remove"
@@ -132,74 +127,25 @@ def serve(tmp_path: Path, neutral_site: str) -> Iterator[Callable[..., LiveServe
         stop_server(server)
 
 
-@dataclass
-class Advisor:
-    server: LiveServer
-    client: httpx.Client
-    csrf: str
-
-    def post(
-        self, url: str, body: object, language: str = "en", content: bytes | None = None
-    ) -> httpx.Response:
-        headers = {
-            "Origin": self.server.url,
-            "X-CSRF-Token": self.csrf,
-            "Content-Type": "application/json",
-            "Accept-Language": language,
-        }
-        data = json.dumps(body).encode() if content is None else content
-        return self.client.post(url, content=data, headers=headers)
-
-    def subscribe(self, endpoint: str, language: str = "en") -> httpx.Response:
-        return self.post(SUBSCRIBE, Subscriber().subscription(endpoint), language)
+def subscribe(advisor: LiveAdvisor, endpoint: str, language: str = "en") -> httpx.Response:
+    return advisor.post_json(SUBSCRIBE, Subscriber().subscription(endpoint), language)
 
 
 @pytest.fixture
-def advisor() -> Iterator[Callable[..., Advisor]]:
+def advisor() -> Iterator[Callable[..., LiveAdvisor]]:
     """An account made by the operator's command, signed in as its holder would."""
-    clients: list[httpx.Client] = []
+    advisors: list[LiveAdvisor] = []
 
-    def sign_in(server: LiveServer, email: str, centre: str = "payoke") -> Advisor:
+    def sign_in(server: LiveServer, email: str, centre: str = "payoke") -> LiveAdvisor:
         added = add_by_command(server.data_dir, email, centre)
         assert added.returncode == 0, added.stderr
-        client = httpx.Client(base_url=server.url, timeout=10)
-        clients.append(client)
-        form = client.get("/advisor/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert token, form.text
-        response = client.post(
-            "/advisor/login",
-            data={"csrf": token.group(1), "email": email, "password": PASSWORD},
-            headers={"Origin": server.url},
-        )
-        assert response.status_code == 303, response.text
-        page = client.get("/advisor/")
-        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
-        assert csrf, page.text
-        return Advisor(server, client, csrf.group(1))
+        signed_in = LiveAdvisor.sign_in(server.url, email)
+        advisors.append(signed_in)
+        return signed_in
 
     yield sign_in
-    for client in clients:
-        client.close()
-
-
-def send_help_request(server: LiveServer, centre: str = "payoke") -> None:
-    """A sealed request as a phone sends it."""
-    raw = httpx.get(f"{server.url}/api/inbox-key").json()["raw"]
-    public = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-    document = {
-        "v": 1,
-        "lang": "en",
-        "writtenAt": "2026-11-30T08:00:00Z",
-        "fields": {"centre": centre, "channel": "call", "contact": "0470 12 34 56"},
-    }
-    envelope = seal(public, json.dumps(document).encode(), centre, "en")
-    response = httpx.post(
-        f"{server.url}/api/requests",
-        json={"centre": centre, "lang": "en", "envelope": envelope},
-        headers={"Idempotency-Key": secrets.token_urlsafe(24)},
-    )
-    assert response.status_code == 201, response.text
+    for signed_in in advisors:
+        signed_in.close()
 
 
 def stored_endpoints(server: LiveServer) -> list[str]:
@@ -223,7 +169,7 @@ def test_subscriptions_aimed_inside_the_network_are_refused_and_never_contacted(
     serve: Callable[..., LiveServer],
     push: FakePushService,
     listeners: Callable[..., Listener],
-    advisor: Callable[..., Advisor],
+    advisor: Callable[..., LiveAdvisor],
 ) -> None:
     inside = listeners()
     server = serve(push.origin)
@@ -253,20 +199,20 @@ def test_subscriptions_aimed_inside_the_network_are_refused_and_never_contacted(
         "https://push.example.org/push",  # https, but no push service of a browser
     ]
     for endpoint in hostile:
-        response = anna.subscribe(endpoint)
+        response = subscribe(anna, endpoint)
         assert response.status_code == 422, (endpoint, response.text)
         assert [error["field"] for error in response.json()["errors"]] == ["endpoint"], endpoint
     # In the advisor's language.
-    response = anna.subscribe(hostile[0], language="nl")
+    response = subscribe(anna, hostile[0], language="nl")
     message = "Notifications can only go through the push service of a major browser, or one "
     message += "the operator has added."
     assert response.json()["errors"][0]["message"] == in_advisor_language("nl", message)
     assert stored_endpoints(server) == []
 
     # A subscription at the listed push service, to know when the pushes have gone.
-    canary = anna.post(SUBSCRIBE, push.subscribe("anna-phone"))
+    canary = anna.post_json(SUBSCRIBE, push.subscribe("anna-phone"))
     assert canary.status_code == 201, canary.text
-    send_help_request(server)
+    send_sealed(server.url)
     assert push.wait_for(1)[0].name == "anna-phone"
     time.sleep(0.5)
     assert inside.connections == 0
@@ -276,12 +222,12 @@ def test_a_subscription_stored_before_the_rules_is_never_contacted(
     serve: Callable[..., LiveServer],
     push: FakePushService,
     listeners: Callable[..., Listener],
-    advisor: Callable[..., Advisor],
+    advisor: Callable[..., LiveAdvisor],
 ) -> None:
     inside = listeners()
     server = serve(push.origin)
     anna = advisor(server, "anna@payoke.be")
-    assert anna.post(SUBSCRIBE, push.subscribe("anna-phone")).status_code == 201
+    assert anna.post_json(SUBSCRIBE, push.subscribe("anna-phone")).status_code == 201
     # What the old rules let in: plain http to loopback, where the server listens.
     old = f"http://127.0.0.1:{inside.port}/stored-before"
     with sqlite3.connect(server.data_dir / "haven.sqlite3") as db:
@@ -293,7 +239,7 @@ def test_a_subscription_stored_before_the_rules_is_never_contacted(
         (old_id,) = db.execute(
             "select id from push_subscriptions where endpoint = ?", (old,)
         ).fetchone()
-    send_help_request(server)
+    send_sealed(server.url)
     push.wait_for(1)
     time.sleep(0.5)
     assert inside.connections == 0
@@ -304,7 +250,7 @@ def test_a_subscription_stored_before_the_rules_is_never_contacted(
 def test_a_listed_push_service_cannot_redirect_the_post_inside(
     serve: Callable[..., LiveServer],
     listeners: Callable[..., Listener],
-    advisor: Callable[..., Advisor],
+    advisor: Callable[..., LiveAdvisor],
 ) -> None:
     inside = listeners()
     statuses = (301, 302, 303, 307, 308)
@@ -316,8 +262,8 @@ def test_a_listed_push_service_cannot_redirect_the_post_inside(
     server = serve(bouncer.origin)  # the operator trusts the bouncer, not where it points
     anna = advisor(server, "anna@payoke.be")
     for status in statuses:
-        assert anna.subscribe(f"{bouncer.origin}/push/{status}").status_code == 201
-    send_help_request(server)
+        assert subscribe(anna, f"{bouncer.origin}/push/{status}").status_code == 201
+    send_sealed(server.url)
     wait_for(lambda: len(bouncer.requests) >= len(statuses), message="the pushes")
     time.sleep(0.5)
     assert inside.connections == 0
@@ -326,15 +272,15 @@ def test_a_listed_push_service_cannot_redirect_the_post_inside(
 
 
 def test_fifteen_subscriptions_leave_the_ten_newest_and_one_request_makes_ten_posts(
-    serve: Callable[..., LiveServer], push: FakePushService, advisor: Callable[..., Advisor]
+    serve: Callable[..., LiveServer], push: FakePushService, advisor: Callable[..., LiveAdvisor]
 ) -> None:
     server = serve(push.origin)
     anna = advisor(server, "anna@payoke.be")
     for number in range(15):
-        response = anna.post(SUBSCRIBE, push.subscribe(f"device-{number:02}"))
+        response = anna.post_json(SUBSCRIBE, push.subscribe(f"device-{number:02}"))
         assert response.status_code == 201, response.text
     assert stored_endpoints(server) == [push.endpoint(f"device-{n:02}") for n in range(5, 15)]
-    send_help_request(server)
+    send_sealed(server.url)
     push.wait_for(10)
     time.sleep(0.5)
     assert sorted(message.name for message in push.received) == [
@@ -343,11 +289,11 @@ def test_fifteen_subscriptions_leave_the_ten_newest_and_one_request_makes_ten_po
 
 
 def test_subscriptions_stored_before_the_cap_still_make_ten_posts_at_most(
-    serve: Callable[..., LiveServer], push: FakePushService, advisor: Callable[..., Advisor]
+    serve: Callable[..., LiveServer], push: FakePushService, advisor: Callable[..., LiveAdvisor]
 ) -> None:
     server = serve(push.origin)
     anna = advisor(server, "anna@payoke.be")
-    assert anna.post(SUBSCRIBE, push.subscribe("device-00")).status_code == 201
+    assert anna.post_json(SUBSCRIBE, push.subscribe("device-00")).status_code == 201
     with sqlite3.connect(server.data_dir / "haven.sqlite3") as db:
         for number in range(1, 15):
             subscription = push.subscribe(f"device-{number:02}")
@@ -360,7 +306,7 @@ def test_subscriptions_stored_before_the_cap_still_make_ten_posts_at_most(
                     subscription["keys"]["auth"],
                 ),
             )
-    send_help_request(server)
+    send_sealed(server.url)
     push.wait_for(10)
     time.sleep(0.5)
     assert sorted(message.name for message in push.received) == [
@@ -369,15 +315,15 @@ def test_subscriptions_stored_before_the_cap_still_make_ten_posts_at_most(
 
 
 def test_the_topic_tells_the_push_service_nothing_about_the_centre(
-    serve: Callable[..., LiveServer], push: FakePushService, advisor: Callable[..., Advisor]
+    serve: Callable[..., LiveServer], push: FakePushService, advisor: Callable[..., LiveAdvisor]
 ) -> None:
     server = serve(push.origin)
     centres = {"payoke": "PAYOKE", "pag-asa": "PAG-ASA", "surya": "SÜRYA"}
     for centre in centres:
         someone = advisor(server, f"someone@{centre}.be", centre)
-        assert someone.post(SUBSCRIBE, push.subscribe(centre)).status_code == 201
+        assert someone.post_json(SUBSCRIBE, push.subscribe(centre)).status_code == 201
     for centre in [*centres, "payoke"]:
-        send_help_request(server, centre)
+        send_sealed(server.url, centre=centre)
     messages = push.wait_for(4)
     topics = {message.name: message.headers["topic"] for message in messages}
     told = {*centres, *centres.values(), "pagasa", "surya"}
@@ -393,7 +339,7 @@ def test_the_topic_tells_the_push_service_nothing_about_the_centre(
 
 
 def test_deeply_nested_json_is_a_400_in_the_advisors_language(
-    serve: Callable[..., LiveServer], advisor: Callable[..., Advisor]
+    serve: Callable[..., LiveServer], advisor: Callable[..., LiveAdvisor]
 ) -> None:
     server = serve()
     anna = advisor(server, "anna@payoke.be")
@@ -411,7 +357,7 @@ def test_deeply_nested_json_is_a_400_in_the_advisors_language(
     for url in (SUBSCRIBE, UNSUBSCRIBE):
         for body in bodies:
             for code, message in languages.items():
-                response = anna.post(url, None, language=code, content=body)
+                response = anna.post_json(url, None, language=code, content=body)
                 assert response.status_code == 400, (url, body[:20], response.text)
                 assert response.json() == {"error": "malformed_json", "message": message}
     assert "RecursionError" not in server.log()
