@@ -28,12 +28,36 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
 
+# pytest's exit code, with 5 (no tests collected) turned into a failure.
+checked() {
+  if [ "$1" = 5 ]; then
+    echo "pytest collected no tests: that is a failure." >&2
+    return 1
+  fi
+  return "$1"
+}
+
 set +e
-.venv/bin/python -m pytest "$@"
-status=$?
-set -e
-if [ "$status" = 5 ]; then
-  echo "pytest collected no tests: that is a failure." >&2
-  exit 1
+if [ "$#" -gt 0 ]; then
+  .venv/bin/python -m pytest "$@"
+  checked $?
+  exit $?
 fi
-exit "$status"
+# The whole suite: the Chromium tests and the others in two pytest processes
+# side by side, one per core. (They cannot share a process anyway: sync
+# Playwright keeps an event loop running that asyncio tests would trip over.)
+others_log=$(mktemp)
+.venv/bin/python -m pytest -m "not browser" >"$others_log" 2>&1 &
+others=$!
+.venv/bin/python -m pytest -m browser
+checked $?
+browser_status=$?
+wait "$others"
+checked $?
+others_status=$?
+echo
+echo "--- the tests that do not drive a browser ---"
+cat "$others_log"
+rm -f "$others_log"
+set -e
+[ "$browser_status" = 0 ] && [ "$others_status" = 0 ]
