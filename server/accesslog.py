@@ -15,12 +15,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 logger = logging.getLogger("haven.access")
 
 
+def record(scope: Scope, status: int, started: float) -> None:
+    """One line of the access log for a request begun at ``started`` (perf_counter)."""
+    elapsed = (time.perf_counter() - started) * 1000
+    logger.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed)
+
+
 class AccessLogMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Asked per request, so a level changed at run time is followed.
+        if scope["type"] != "http" or not logger.isEnabledFor(logging.INFO):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -35,5 +42,4 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            elapsed = (time.perf_counter() - started) * 1000
-            logger.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed)
+            record(scope, status, started)

@@ -24,6 +24,7 @@ from .advisor.totp import TotpBox
 from .advisor.verifier import Verifier
 from .content import load_content
 from .crypto import InboxKey
+from .exact import ExactPathsMiddleware
 from .intake import Intake
 from .push import PushSender, VapidKey
 from .push_services import PushServices
@@ -159,11 +160,21 @@ def create_app(settings: Settings) -> Starlette:
         "/api/inbox-key": inbox_key_representation,
     }
     precache = assets.precache_list(shared, site.pages)
+    service_worker = assets.service_worker(precache)
+    openapi = api.openapi_representation(kids)
+    # Everything rendered at start, by the address its route serves it at.
+    prerendered = {
+        **site.pages,
+        **shared,
+        assets.SERVICE_WORKER_URL: service_worker,
+        "/api/openapi.json": openapi,
+    }
 
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,
         middleware=[
+            Middleware(ExactPathsMiddleware, table=prerendered, hsts_seconds=settings.hsts_seconds),
             Middleware(AccessLogMiddleware),
             Middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds),
             Middleware(advisor.AdvisorHeadersMiddleware),
@@ -176,10 +187,10 @@ def create_app(settings: Settings) -> Starlette:
     app.state.disguises = disguise_files
     app.state.manifest = manifest_file
     app.state.precache = precache
-    app.state.service_worker = assets.service_worker(precache)
+    app.state.service_worker = service_worker
     app.state.inbox_key = inbox_key
     app.state.inbox_key_document = inbox_key_representation
-    app.state.openapi = api.openapi_representation(kids)
+    app.state.openapi = openapi
     app.state.db = Database.from_settings(settings)
     app.state.clock = _utc_now
     # Advisors: sessions signed with a key of the data directory, sign-in

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import click
 import uvicorn
+from starlette.types import ASGIApp
 
 from . import __version__, logs
 from .content import ContentError
@@ -71,6 +72,22 @@ def serve(host: str | None, port: int | None) -> None:
     except OSError as error:
         raise click.ClickException(f"data directory {settings.data_dir}: {error}") from error
 
+    try:
+        sock = listen(host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from error
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if sock.family == socket.AF_INET6 else host
+    click.echo(f"Haven is running at http://{shown_host}:{bound_port}/", file=sys.stdout)
+    sys.stdout.flush()
+
+    config = uvicorn_config(app, settings)
+    server = uvicorn.Server(config)
+    asyncio.run(server.serve(sockets=[sock]))
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0 picks a free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # Naming IPPROTO_TCP lets asyncio turn Nagle's algorithm off on each
     # connection; without it every response written in two parts (headers,
@@ -80,16 +97,16 @@ def serve(host: str | None, port: int | None) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
-    except OSError as error:
+    except OSError:
         sock.close()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from error
+        raise
     sock.listen(2048)
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    click.echo(f"Haven is running at http://{shown_host}:{bound_port}/", file=sys.stdout)
-    sys.stdout.flush()
+    return sock
 
-    config = uvicorn.Config(
+
+def uvicorn_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """How uvicorn runs Haven (bench/throughput.py runs its bare app the same way)."""
+    return uvicorn.Config(
         app,
         access_log=False,  # uvicorn's access log prints client addresses
         log_config=None,
@@ -101,8 +118,6 @@ def serve(host: str | None, port: int | None) -> None:
         # a flood of idle connections cannot exhaust the process's files.
         limit_concurrency=settings.max_connections,
     )
-    server = uvicorn.Server(config)
-    asyncio.run(server.serve(sockets=[sock]))
 
 
 def _raise_open_files_limit() -> None:

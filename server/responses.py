@@ -8,6 +8,7 @@ the validator.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 from collections.abc import Mapping
@@ -50,26 +51,58 @@ class Representation:
         return f'"{self.hash}-gz"' if encoded else f'"{self.hash}"'
 
     def respond(self, request: Request, status_code: int = 200) -> Response:
-        encoded = self.gzipped is not None and _accepts_gzip(request)
-        etag = self.etag(encoded)
+        encoded = self.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
+        not_modified = status_code == 200 and matches(
+            request.headers.get("if-none-match"), self.etag(encoded)
+        )
+        return self._response(encoded, request.method == "HEAD", not_modified, status_code)
+
+    def _response(
+        self, encoded: bool, head: bool, not_modified: bool, status_code: int = 200
+    ) -> Response:
         headers = {
-            "ETag": etag,
+            "ETag": self.etag(encoded),
             "Cache-Control": self.cache_control,
             **self.headers,
         }
         if self.gzipped is not None:
             headers["Vary"] = "Accept-Encoding"
-        if status_code == 200 and _matches(request.headers.get("if-none-match"), etag):
+        if not_modified:
             return Response(status_code=304, headers=headers)
         body = self.body
         if encoded:
             assert self.gzipped is not None
             body = self.gzipped
             headers["Content-Encoding"] = "gzip"
-        if request.method == "HEAD":
+        if head:
             headers["Content-Length"] = str(len(body))
             return Response(status_code=status_code, headers=headers, media_type=self.media_type)
         return Response(body, status_code=status_code, headers=headers, media_type=self.media_type)
+
+    def wire(self, encoded: bool) -> Wire:
+        """The 200 answer's variant, ready to send: what :meth:`respond` would build."""
+        full = self._response(encoded, head=False, not_modified=False)
+        return Wire(
+            etag=self.etag(encoded),
+            body=bytes(full.body),
+            ok=tuple(full.raw_headers),
+            head=tuple(self._response(encoded, head=True, not_modified=False).raw_headers),
+            not_modified=tuple(self._response(encoded, head=False, not_modified=True).raw_headers),
+        )
+
+
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One encoding of a Representation as ASGI messages' parts, built once."""
+
+    etag: str
+    body: bytes
+    ok: RawHeaders
+    head: RawHeaders
+    not_modified: RawHeaders
 
 
 def _compressible(media_type: str) -> bool:
@@ -81,15 +114,17 @@ def _compressible(media_type: str) -> bool:
     }
 
 
-def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").split(","):
+@functools.lru_cache(maxsize=256)
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding value takes gzip (browsers send a handful of values)."""
+    for part in (header or "").split(","):
         name, _, params = part.strip().partition(";")
         if name.strip().lower() in {"gzip", "*"}:
             return params.replace(" ", "").lower() not in {"q=0", "q=0.0", "q=0.00", "q=0.000"}
     return False
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
     if header.strip() == "*":
