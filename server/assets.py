@@ -24,6 +24,9 @@ BACKGROUND_COLOUR = "#fbfaf7"
 MANIFEST_URL = "/manifest.webmanifest"
 SERVICE_WORKER_URL = "/sw.js"
 CSS_URL = "/static/app.css"
+# What the pages import from /static/outbox.js: the queue and its constants,
+# defined once in service_worker/outbox.js.
+OUTBOX_EXPORTS = ("Outbox", "OUTBOX_DB", "OUTBOX_CHANNEL", "SYNC_TAG", "FLUSH_LOCK")
 
 # Installed-app icons the browser fetches itself: kept out of the precache to
 # stay within the offline budget.
@@ -120,7 +123,8 @@ def load_static() -> dict[str, Representation]:
     # The outbox code is shared with the service worker, which is a classic
     # script; pages import it as a module with this one export added.
     assets["/static/outbox.js"] = _script(
-        SERVICE_WORKER_DIR / "outbox.js", b"\nexport { Outbox }\n"
+        SERVICE_WORKER_DIR / "outbox.js",
+        f"\nexport {{ {', '.join(OUTBOX_EXPORTS)} }}\n".encode(),
     )
     for path in sorted((PWA_DIR / "components").glob("*/*.js")):
         url = f"/static/components/{path.parent.name}/{path.name}"
