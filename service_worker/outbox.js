@@ -24,6 +24,10 @@
 // - the outbox-status component, on every page: the page load, `online`,
 //   the retry timer (dueOnly) and "Send now" / "Try again" (force).
 
+// Shared with the other worker scripts and, as exports, with the pages. Uses
+// nothing from the other worker scripts: pages load this file alone.
+/* exported Outbox, OUTBOX_DB, OUTBOX_CHANNEL, SYNC_TAG, FLUSH_LOCK */
+
 const OUTBOX_DB = 'app-outbox'
 const OUTBOX_VERSION = 1
 // Open pages listen here to show what changed; named like the database.

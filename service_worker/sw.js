@@ -1,5 +1,11 @@
 // The service worker's event listeners. Strategies live in strategies.js;
-// the outbox installs its own listeners (Outbox.listen).
+// the outbox installs its own listeners (Outbox.listen). The server joins
+// strategies.js, outbox.js and this file into /sw.js, one classic script, so
+// the names below come from those files (tests/test_worker_scripts.py checks
+// these lists against the code).
+/* global cacheFirst, cacheLanguage, deleteOldCaches, isNeverCached, isPrecached */
+/* global pageFromCacheOrNetwork, sharedUrls, startPage, storeAll, wantedLanguages */
+/* global Outbox */
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
