@@ -1,7 +1,13 @@
 // The outbox: sealed help requests waiting on the phone until the server has
 // acknowledged them. Shared by the service worker (this file is part of
 // /sw.js) and the pages (served as the module /static/outbox.js, which adds
-// `export { Outbox }`), so both deliver the same way.
+// `export { Outbox, OUTBOX_DB, OUTBOX_CHANNEL, SYNC_TAG, FLUSH_LOCK }`), so
+// both deliver the same way.
+//
+// Like Workbox's background-sync Queue, the outbox owns everything about
+// itself: its IndexedDB database, its channel, its sync tag and lock, the
+// sync registered when an item is queued, and the worker's `sync` listener
+// and start-up delivery (Outbox.listen). Callers only enqueue.
 //
 // Each item holds only what routing needs in clear (centre, language) and the
 // sealed envelope: nothing the person typed is readable in storage.
@@ -10,11 +16,26 @@
 // that a message went to a centre. It is kept until the person hides it, and
 // the quick exit and the disguise lock forget every receipt (forgetReceipts);
 // the items still waiting stay and are delivered, but leave no receipt.
+//
+// Every place that starts a delivery (each once; the lock lets one run at a time):
+// - Outbox.enqueue, right after a request is queued (the help form);
+// - Outbox.listen, in the worker: the `sync` event and each worker start
+//   (browsers without Background Sync);
+// - the outbox-status component, on every page: the page load, `online`,
+//   the retry timer (dueOnly) and "Send now" / "Try again" (force).
+
+// Shared with the other worker scripts and, as exports, with the pages. Uses
+// nothing from the other worker scripts: pages load this file alone.
+/* exported Outbox, OUTBOX_DB, OUTBOX_CHANNEL, SYNC_TAG, FLUSH_LOCK */
 
 const OUTBOX_DB = 'app-outbox'
 const OUTBOX_VERSION = 1
-const FLUSH_LOCK = 'app-outbox-flush'
+// Open pages listen here to show what changed; named like the database.
+const OUTBOX_CHANNEL = OUTBOX_DB
+const FLUSH_LOCK = OUTBOX_DB + '-flush'
 const SYNC_TAG = 'outbox'
+// Sent by a page's exit to the worker, which outlives the page.
+const FORGET_MESSAGE = 'forget-receipts'
 // Retries wait 3 s, 6 s, 12 s … up to 10 minutes, with jitter.
 const RETRY_BASE_MS = 3000
 const RETRY_MAX_MS = 10 * 60 * 1000
@@ -107,8 +128,10 @@ class Outbox {
     }))
   }
 
-  static remove (key) {
-    return Outbox.run('items', 'readwrite', (store) => Outbox.request(store.delete(key)))
+  /** Throws a waiting item away (the person asked to, twice). */
+  static async remove (key) {
+    await Outbox.run('items', 'readwrite', (store) => Outbox.request(store.delete(key)))
+    Outbox.announce()
   }
 
   static async dismissReceipt (reference) {
@@ -137,7 +160,7 @@ class Outbox {
       // Storage blocked: the worker and the attempt below remain.
     }
     try {
-      navigator.serviceWorker?.controller?.postMessage({ type: 'forget-receipts' })
+      navigator.serviceWorker?.controller?.postMessage({ type: FORGET_MESSAGE })
     } catch (error) {
       // No worker controls the page: the mark and the attempt below remain.
     }
@@ -192,8 +215,17 @@ class Outbox {
     return Boolean(item.failed && item.failed.error === UNDELIVERABLE)
   }
 
-  /** Adds a sealed request; the key makes every later delivery of it a replay. */
-  static async add ({ centre, lang, envelope }) {
+  /**
+   * Queues a sealed request and asks for its delivery: stored (its key makes
+   * every later delivery of it a replay), announced, a Background Sync
+   * registered where the browser has one, and one try at once.
+   *
+   * Resolves as soon as the item is stored, so that the caller can let the
+   * typed text go without waiting for the network; `sent` is that first try.
+   * @param {{centre: string, lang: string, envelope: object}} request
+   * @returns {Promise<{item: object, sent: Promise<{sent: number, retry: number, refused: number}>}>}
+   */
+  static async enqueue ({ centre, lang, envelope }) {
     const item = {
       key: crypto.randomUUID(),
       centre,
@@ -206,13 +238,51 @@ class Outbox {
     }
     await Outbox.put(item)
     Outbox.announce()
-    return item
+    const sent = Outbox.registerSync().then(() => Outbox.flush())
+    return { item, sent }
+  }
+
+  /** Asks the browser to wake the worker with SYNC_TAG once a connection returns. */
+  static async registerSync () {
+    try {
+      const inWorker = typeof ServiceWorkerGlobalScope !== 'undefined' && self instanceof ServiceWorkerGlobalScope
+      // getRegistration, not `ready`: `ready` would wait for ever on a page
+      // that no worker controls, and the try at once with it.
+      const registration = inWorker ? self.registration : await navigator.serviceWorker?.getRegistration()
+      await registration?.sync?.register(SYNC_TAG)
+    } catch (error) {
+      // No Background Sync here: the online event, page loads and the
+      // worker's start deliver instead.
+    }
+  }
+
+  /**
+   * The worker's part, called once by sw.js: deliver on the sync the browser
+   * fires when a connection returns, forget receipts when a page's exit asks,
+   * and deliver what waits every time the worker starts (browsers without
+   * Background Sync; it starts for any page load or navigation).
+   * @param {ServiceWorkerGlobalScope} scope
+   */
+  static listen (scope) {
+    scope.addEventListener('sync', (event) => {
+      if (event.tag !== SYNC_TAG) return
+      event.waitUntil(Outbox.flush().then(({ retry }) => {
+        // A failure tells the browser to try this sync again later.
+        if (retry) throw new Error('outbox: still waiting')
+      }))
+    })
+    scope.addEventListener('message', (event) => {
+      // The page that sent it may already be gone, so the worker, which
+      // outlives it, does the forgetting too.
+      if (event.data?.type === FORGET_MESSAGE) event.waitUntil(Outbox.clearReceipts())
+    })
+    Outbox.flush().catch(() => {})
   }
 
   /** Lets every open page know that the outbox changed. */
   static announce () {
     if (typeof BroadcastChannel === 'undefined') return
-    const channel = new BroadcastChannel(OUTBOX_DB)
+    const channel = new BroadcastChannel(OUTBOX_CHANNEL)
     channel.postMessage({ type: 'outbox-changed' })
     channel.close()
   }

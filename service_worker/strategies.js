@@ -1,5 +1,10 @@
 // Small named strategies used by the listeners in sw.js. PRECACHE (injected
 // by the server above this file) lists every stored file with its hash.
+// The server joins this file, outbox.js and sw.js into /sw.js, one classic
+// script; these are the names shared between them.
+/* global PRECACHE */
+/* exported cacheFirst, cacheLanguage, deleteOldCaches, isNeverCached, isPrecached */
+/* exported pageFromCacheOrNetwork, sharedUrls, startPage, storeAll, wantedLanguages */
 
 const CACHE_PREFIX = 'app-'
 const CACHE_NAME = CACHE_PREFIX + PRECACHE.version

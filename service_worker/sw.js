@@ -1,5 +1,11 @@
-// The service worker's event listeners. Strategies live in strategies.js,
-// the outbox in outbox.js.
+// The service worker's event listeners. Strategies live in strategies.js;
+// the outbox installs its own listeners (Outbox.listen). The server joins
+// strategies.js, outbox.js and this file into /sw.js, one classic script, so
+// the names below come from those files (tests/test_worker_scripts.py checks
+// these lists against the code).
+/* global cacheFirst, cacheLanguage, deleteOldCaches, isNeverCached, isPrecached */
+/* global pageFromCacheOrNetwork, sharedUrls, startPage, storeAll, wantedLanguages */
+/* global Outbox */
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -23,10 +29,6 @@ self.addEventListener('message', (event) => {
     self.skipWaiting()
   } else if (message.type === 'cache-language' && typeof message.lang === 'string') {
     event.waitUntil(cacheLanguage(message.lang))
-  } else if (message.type === 'forget-receipts') {
-    // Sent by a quick exit or a lock: the page that sent it may already be
-    // gone, so the worker, which outlives it, does the forgetting too.
-    event.waitUntil(Outbox.clearReceipts())
   }
 })
 
@@ -49,16 +51,6 @@ self.addEventListener('fetch', (event) => {
   }
 })
 
-// Background Sync: the browser wakes the worker when a connection returns.
-self.addEventListener('sync', (event) => {
-  if (event.tag === SYNC_TAG) {
-    event.waitUntil(Outbox.flush().then(({ retry }) => {
-      // A failure tells the browser to try this sync again later.
-      if (retry) throw new Error('outbox: still waiting')
-    }))
-  }
-})
-
-// Browsers without Background Sync: every time the worker starts, deliver
-// what is due (it starts for any page load or navigation).
-Outbox.flush().catch(() => {})
+// The outbox's sync, its forgetting on an exit's message, and its delivery
+// at every worker start.
+Outbox.listen(self)

@@ -136,6 +136,43 @@ def test_delivered_after_the_browser_was_closed(playwright_instance, tmp_path, n
         stop_server(server)
 
 
+def test_queued_offline_the_outbox_registers_its_own_sync(context, page, live_server):  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server.url}/en/p/7")
+    wait_until_offline_ready(page, "en")
+    context.set_offline(True)
+    fill_help_form(page, marker())
+    page.locator("#help-form button[type=submit]").click()
+    wait_for(lambda: len(outbox_items(page)) == 1, message="the sealed item")
+    # The form only enqueued: the outbox asked the browser for its sync.
+    tag, tags = page.evaluate(
+        """async () => {
+          const { SYNC_TAG } = await import('/static/outbox.js');
+          return [SYNC_TAG, await (await navigator.serviceWorker.ready).sync.getTags()]
+        }"""
+    )
+    assert tag in tags
+
+
+def test_removing_an_item_tells_the_open_pages(page, live_server):  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server.url}/en/")
+    assert outbox_items(page) == []  # nothing else to announce meanwhile
+    heard = page.evaluate(
+        """async () => {
+          const { OUTBOX_CHANNEL, Outbox } = await import('/static/outbox.js');
+          const channel = new BroadcastChannel(OUTBOX_CHANNEL);
+          const message = new Promise((resolve) => {
+            channel.onmessage = (event) => resolve(event.data.type);
+            setTimeout(() => resolve(null), 2000)
+          });
+          await Outbox.remove('no-such-item');
+          const type = await message;
+          channel.close();
+          return type
+        }"""
+    )
+    assert heard == "outbox-changed"
+
+
 def test_validation_messages_next_to_the_fields_in_the_language(page, live_server):  # type: ignore[no-untyped-def]
     page.goto(f"{live_server.url}/fr/p/7")
     form = page.locator("#help-form")

@@ -9,7 +9,6 @@ import { seal } from './seal.js'
 import { centreForPostcode, checkField, validate } from './validate.js'
 
 const DRAFT_KEY = 'draft'
-const SYNC_TAG = 'outbox'
 
 export class HelpForm {
   static moduleName = 'help-form'
@@ -123,24 +122,14 @@ export class HelpForm {
     }))
     const inboxKey = await (await fetch('/api/inbox-key')).json()
     const envelope = await seal(inboxKey, plaintext, centre, this.lang)
-    await Outbox.add({ centre, lang: this.lang, envelope })
+    // The outbox registers the sync and tries at once by itself.
+    const { sent } = await Outbox.enqueue({ centre, lang: this.lang, envelope })
     // Sealed and stored: the typed text may now go.
     this.$root.reset()
     this.clearDraft()
     this.centreChosen = false
     document.dispatchEvent(new CustomEvent('outbox:queued'))
-    await this.registerSync()
-    await Outbox.flush()
-  }
-
-  async registerSync () {
-    try {
-      const registration = await navigator.serviceWorker?.getRegistration()
-      await registration?.sync?.register(SYNC_TAG)
-    } catch (error) {
-      // No Background Sync here: the online event, page loads and the
-      // worker's start deliver instead.
-    }
+    await sent
   }
 
   saveDraft () {

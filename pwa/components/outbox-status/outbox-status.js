@@ -1,9 +1,10 @@
 /**
  * Shows what waits in the outbox and what was delivered, on every page, and
  * delivers: on page load, when the connection returns, when a retry is due,
- * and when the person taps "Send now".
+ * and when the person taps "Send now". The pages' only start of a delivery
+ * besides Outbox.enqueue (see the list at the top of outbox.js).
  */
-import { Outbox } from '../../outbox.js'
+import { OUTBOX_CHANNEL, Outbox } from '../../outbox.js'
 
 export class OutboxStatus {
   static moduleName = 'outbox-status'
@@ -27,7 +28,7 @@ export class OutboxStatus {
       this.$root.scrollIntoView({ block: 'start' })
     }))
     if (typeof BroadcastChannel !== 'undefined') {
-      this.channel = new BroadcastChannel('app-outbox')
+      this.channel = new BroadcastChannel(OUTBOX_CHANNEL)
       this.channel.addEventListener('message', () => this.render())
     }
     this.render().then(() => this.flush())
@@ -123,7 +124,6 @@ export class OutboxStatus {
           return
         }
         await Outbox.remove(item.key)
-        Outbox.announce()
         await this.render()
       }, 'button--secondary')
     )
