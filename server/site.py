@@ -116,9 +116,7 @@ def _module_texts(
             "i18nRefused": _("Your message could not be sent: {reason}"),
             "i18nRefusedCall": _("You can call a centre instead:"),
             # Sealed to a key the server no longer holds: it can only be written again.
-            "i18nUndeliverable": _(
-                "This message can no longer be sent. Please write it again."
-            ),
+            "i18nUndeliverable": _("This message can no longer be sent. Please write it again."),
             "i18nWriteAgain": _("Write it again"),
             "i18nWriteAgainUrl": page_url(code, "help"),
             "i18nSent": _("Your message has been sent. Your reference: {reference}."),

@@ -211,7 +211,7 @@ def test_a_receipt_delivered_by_the_worker_is_gone_after_the_exit(  # type: igno
             try:
                 wait_for(
                     lambda: stored_rows(live_server.data_dir) == before + 1,
-                    timeout=5,
+                    timeout=8,
                     message="delivery",
                 )
                 break
