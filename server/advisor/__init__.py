@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..bundle import PWA_DIR
 from ..responses import Representation
-from . import api, views
+from . import api, case, coordinator, inbox, signin
 
 ASSETS_DIR = PWA_DIR / "advisor"
 # The dashboard's own files: never in the public pages' precache.
@@ -37,18 +37,20 @@ async def asset(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/advisor/login", views.login, methods=["GET", "HEAD", "POST"], name="advisor_login"),
-        Route("/advisor/logout", views.logout, methods=["POST"], name="advisor_logout"),
-        Route("/advisor/", views.inbox, name="advisor_inbox"),
-        Route("/advisor/requests/{reference}", views.request_view, name="advisor_request"),
+        Route(
+            "/advisor/login", signin.login, methods=["GET", "HEAD", "POST"], name="advisor_login"
+        ),
+        Route("/advisor/logout", signin.logout, methods=["POST"], name="advisor_logout"),
+        Route("/advisor/", inbox.inbox, name="advisor_inbox"),
+        Route("/advisor/requests/{reference}", case.request_view, name="advisor_request"),
         Route(
             "/advisor/requests/{reference}/{action}",
-            views.act,
+            case.act,
             methods=["POST"],
             name="advisor_action",
         ),
-        Route("/advisor/audit", views.audit_view, name="advisor_audit"),
-        Route("/advisor/stats", views.stats_view, name="advisor_stats"),
+        Route("/advisor/audit", coordinator.audit_view, name="advisor_audit"),
+        Route("/advisor/stats", coordinator.stats_view, name="advisor_stats"),
         Route("/advisor/api/requests", api.list_requests, name="advisor_api_requests"),
         Route("/advisor/api/requests/{reference}", api.one_request, name="advisor_api_request"),
         Route("/advisor/api/push-key", api.push_key, name="advisor_api_push_key"),

@@ -17,27 +17,12 @@ from starlette.responses import JSONResponse, Response
 
 from ..bodies import parse_json, read_limited
 from ..push_services import PushServices
-from ..storage.casework import (
-    CaseRow,
-    audit,
-    events_of,
-    get_case,
-    remove_subscription,
-    save_subscription,
-)
-from .common import (
-    NO_STORE,
-    REFERENCE,
-    guarded,
-    json_error,
-    language,
-    now,
-    pages,
-    scope_of,
-)
-from .opening import open_case, open_note
+from ..storage.casework import CaseRow, audit, remove_subscription, save_subscription
+from .case import read_case
+from .common import NO_STORE, guarded, json_error, language, now, pages
+from .inbox import read_inbox
+from .opening import Opened, open_case
 from .sessions import Current
-from .views import read_inbox
 
 MAX_SUBSCRIPTION = 4096
 MAX_ENDPOINT = 2048
@@ -47,8 +32,7 @@ def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _case_json(request: Request, case: CaseRow) -> dict[str, Any]:
-    opened = open_case(request.app.state.inbox_key, case)
+def _case_json(case: CaseRow, opened: Opened) -> dict[str, Any]:
     return {
         "reference": case.reference,
         "centre": case.centre,
@@ -74,7 +58,9 @@ async def list_requests(request: Request, current: Current, form: dict[str, str]
     await audit(state.db, now=now(request), advisor_id=current.advisor.id, action="api_list")
     return JSONResponse(
         {
-            "requests": [_case_json(request, case) for case in found.cases],
+            "requests": [
+                _case_json(case, open_case(state.inbox_key, case)) for case in found.cases
+            ],
             "counts": found.counts,
             "page": found.page,
             "next_page": found.page + 1 if found.has_next else None,
@@ -88,12 +74,8 @@ async def one_request(request: Request, current: Current, form: dict[str, str]) 
     _ = pages(request).gettext(language(request))
     reference = str(request.path_params["reference"])
     state = request.app.state
-    case = (
-        await get_case(state.db, scope_of(current), reference)
-        if REFERENCE.fullmatch(reference)
-        else None
-    )
-    if case is None:
+    found = await read_case(state, current, reference)
+    if found is None:
         return json_error(404, "not_found", _("There is no such request in your inbox."))
     events = [
         {
@@ -103,9 +85,9 @@ async def one_request(request: Request, current: Current, form: dict[str, str]) 
             "from_centre": event.from_centre,
             "to_centre": event.to_centre,
             "outcome": event.outcome,
-            "note": open_note(state.inbox_key, event.note, case.reference),
+            "note": note,
         }
-        for event in await events_of(state.db, case.id)
+        for event, note in found.events
     ]
     await audit(
         state.db,
@@ -114,7 +96,9 @@ async def one_request(request: Request, current: Current, form: dict[str, str]) 
         action="api_request",
         reference=reference,
     )
-    return JSONResponse({**_case_json(request, case), "events": events}, headers=NO_STORE)
+    return JSONResponse(
+        {**_case_json(found.case, found.opened), "events": events}, headers=NO_STORE
+    )
 
 
 @guarded(api=True)

@@ -27,6 +27,7 @@ from .sessions import CSRF_FIELD, CSRF_HEADER, Current, Sessions, same_origin
 MAX_FORM = 16 * 1024
 REFERENCE = re.compile(f"HV-[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}")
 NO_STORE = {"Cache-Control": "no-store"}
+MAX_PAGE = 10_000
 
 Handler = Callable[[Request, Current, dict[str, str]], Awaitable[Response]]
 
@@ -100,6 +101,15 @@ async def read_form(request: Request) -> dict[str, str] | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return {name: values[-1] for name, values in parsed.items()}
+
+
+def page_number(value: str | None) -> int | None:
+    """The page a listing's query asks for (1 when it names none), or None if it is no page."""
+    if value is None or value == "":
+        return 1
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        return None
+    return int(value)
 
 
 def guarded(
