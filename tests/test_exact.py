@@ -93,7 +93,11 @@ def test_other_methods_and_addresses_go_to_the_router(
         return post, missing
 
     post, missing = asyncio.run(answers())
-    assert post[0][1] == 405 and (b"allow", b"GET, HEAD") in post[0][2]
+    allowed = {value for name, value in post[0][2] if name == b"allow"}
+    # Starlette writes the methods from a set: their order varies.
+    assert post[0][1] == 405 and {tuple(sorted(value.split(b", "))) for value in allowed} == {
+        (b"GET", b"HEAD")
+    }
     assert missing[0][1] == 404
     assert (b"x-frame-options", b"DENY") in missing[0][2]
 
