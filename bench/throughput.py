@@ -33,6 +33,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from replay import stop_server
+
 ROOT = Path(__file__).resolve().parent.parent
 ENCODING = "gzip, deflate, br"
 # Headers that differ on each answer or are the transport's own, not the page's.
@@ -73,17 +76,6 @@ def start(name: str, command: list[str], env: dict[str, str], log: Path) -> Serv
             time.sleep(0.1)
     process.kill()
     raise SystemExit(f"{name} did not answer:\n{log.read_text()}")
-
-
-def stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-    if server.process.stdout:
-        server.process.stdout.close()
 
 
 def capture(url: str, path: str, into: Path) -> dict[str, object]:
@@ -214,8 +206,8 @@ def main() -> None:
             )
         finally:
             if bare is not None:
-                stop(bare)
-            stop(haven)
+                stop_server(bare)
+            stop_server(haven)
 
 
 if __name__ == "__main__":
