@@ -38,6 +38,8 @@ const SYNC_TAG = 'outbox'
 const FORGET_MESSAGE = 'forget-receipts'
 // Retries wait 3 s, 6 s, 12 s … up to 10 minutes, with jitter.
 const RETRY_BASE_MS = 3000
+// How long one delivery may take before it counts as failed.
+const DELIVER_TIMEOUT_MS = 15000
 const RETRY_MAX_MS = 10 * 60 * 1000
 // Pages only: set by an exit until its receipts are gone for sure. The name
 // and the value say nothing about what was sent, or that anything was.
@@ -331,7 +333,10 @@ class Outbox {
         headers: { 'Content-Type': 'application/json', 'Idempotency-Key': item.key },
         body: JSON.stringify({ centre: item.centre, lang: item.lang, envelope: item.envelope }),
         credentials: 'omit',
-        cache: 'no-store'
+        cache: 'no-store',
+        // A request that hangs on a bad network would hold the flush lock and
+        // stop every later delivery; given up, it is retried (a replay at worst).
+        signal: typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(DELIVER_TIMEOUT_MS) : undefined
       })
     } catch (error) {
       await Outbox.later(item, null)

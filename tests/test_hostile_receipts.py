@@ -198,14 +198,14 @@ def test_a_receipt_delivered_by_the_worker_is_gone_after_the_exit(  # type: igno
         context.set_offline(False)
         # Right after the connection returns, the worker's first try can still
         # fail; the browser then fires the sync again later, as it is asked to.
-        for attempt in range(4):
+        for attempt in range(6):
             session.send(
                 "ServiceWorker.dispatchSyncEvent",
                 {
                     "origin": base,
                     "registrationId": registrations[-1]["registrationId"],
                     "tag": "outbox",
-                    "lastChance": attempt == 3,
+                    "lastChance": attempt == 5,
                 },
             )
             try:
@@ -216,7 +216,7 @@ def test_a_receipt_delivered_by_the_worker_is_gone_after_the_exit(  # type: igno
                 )
                 break
             except AssertionError:
-                if attempt == 3:
+                if attempt == 5:
                     raise
 
         # The person comes back and sees their receipt; then leaves.
