@@ -79,8 +79,8 @@ def _fields(index: int) -> dict[str, str]:
 
 
 def fill(client: TestClient, app, count: int) -> None:  # type: ignore[no-untyped-def]
-    db = app.state.db
-    public = app.state.inbox_key.public_raw
+    db = app.state.haven.db
+    public = app.state.haven.keys.inbox.public_raw
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
 

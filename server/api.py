@@ -16,20 +16,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import openapi
+from . import haven, openapi
 from .bodies import MAX_BODY, parse_json, read_limited
 from .crypto import MISSING, MUST_BE_OBJECT, UNKNOWN_KEY, InboxKey, envelope_problems
 from .i18n import LANGUAGES, negotiate, translations
-from .intake import Accepted, Intake, Limited, Replayed, UnknownKey
-from .responses import Representation
-from .security.ratelimit import client_of
+from .intake import Accepted, Limited, Replayed, UnknownKey
+from .responses import NO_STORE, Representation
+from .security.clients import client_of
 from .storage import StoredRequest
 from .validation import CENTRES
 from .workdays import format_day
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-NO_STORE = {"Cache-Control": "no-store"}
+# Served as rendered at start, by the exact-address table as well as by these routes.
+INBOX_KEY_URL = "/api/inbox-key"
+OPENAPI_URL = "/api/openapi.json"
 
 Gettext = Callable[[str], str]
 
@@ -128,8 +130,7 @@ async def create_request(request: Request) -> Response:
             422, "invalid", _("Some parts of the request are missing or not valid."), errors=errors
         )
     assert isinstance(data, dict) and key is not None
-    intake: Intake = request.app.state.intake
-    outcome = await intake.submit(
+    outcome = await haven.of(request).intake.submit(
         idempotency_key=key,
         centre=data["centre"],
         language=code,
@@ -161,8 +162,18 @@ async def create_request(request: Request) -> Response:
     )
 
 
+async def inbox_key(request: Request) -> Response:
+    return haven.of(request).files.inbox_key.respond(request)
+
+
+async def description(request: Request) -> Response:
+    return haven.of(request).files.openapi.respond(request)
+
+
 def routes() -> list[Route]:
-    # The key and the description are fixed bytes, served from app.state by app.py.
+    """The API's routes, mounted at ``/api``."""
     return [
-        Route("/api/requests", create_request, methods=["POST"], name="api_requests"),
+        Route("/requests", create_request, methods=["POST"], name="api_requests"),
+        Route(INBOX_KEY_URL.removeprefix("/api"), inbox_key, name="api_inbox_key"),
+        Route(OPENAPI_URL.removeprefix("/api"), description, name="api_openapi"),
     ]

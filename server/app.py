@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
-from . import advisor, api, assets, pages
+from . import advisor, api, assets, errors, haven, pages
 from .accesslog import AccessLogMiddleware
 from .advisor.render import AdvisorPages
 from .advisor.sessions import Sessions, load_or_create_key
@@ -25,10 +24,11 @@ from .advisor.verifier import Verifier
 from .content import load_content
 from .crypto import InboxKey
 from .exact import ExactPathsMiddleware
+from .haven import Desk, Files, Haven, Keys, Push, utc_now
 from .intake import Intake
 from .push import PushSender, VapidKey
 from .push_services import PushServices
-from .responses import Representation
+from .responses import NO_STORE, Representation
 from .security.files import private_directory, private_umask
 from .security.headers import SecurityHeadersMiddleware
 from .security.ratelimit import RateLimiter
@@ -36,17 +36,14 @@ from .settings import Settings
 from .site import OFFLINE_PATH, TEXTS_PATH, Site
 from .storage import Database
 
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def by_path(name: str) -> Callable[[Request], Awaitable[Response]]:
-    """An endpoint serving, by its address, a file of the table on ``app.state.<name>``."""
+def _serving(pick: Callable[[Files], Mapping[str, Representation]]) -> Endpoint:
+    """An endpoint serving, by its address, one of a table of prerendered files."""
 
     async def endpoint(request: Request) -> Response:
-        table: dict[str, Representation] = getattr(request.app.state, name)
-        representation = table.get(request.url.path)
+        representation = pick(haven.of(request).files).get(request.url.path)
         if representation is None:
             raise HTTPException(404)
         return representation.respond(request)
@@ -54,62 +51,30 @@ def by_path(name: str) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def stored(name: str) -> Callable[[Request], Awaitable[Response]]:
-    """An endpoint serving the Representation kept on ``app.state`` under ``name``."""
-
-    async def endpoint(request: Request) -> Response:
-        representation: Representation = getattr(request.app.state, name)
-        return representation.respond(request)
-
-    return endpoint
+async def service_worker(request: Request) -> Response:
+    return haven.of(request).files.service_worker.respond(request)
 
 
-# Error codes of the JSON APIs, by status; anything else is "error".
-JSON_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-# What an error may keep of its headers: how to retry, and what would work.
-KEPT_HEADERS = ("allow", "retry-after")
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    kept = {
-        name: value
-        for name, value in ((exc.headers or {}) if isinstance(exc, HTTPException) else {}).items()
-        if name.lower() in KEPT_HEADERS
-    }
-    headers = {"Cache-Control": "no-store", **kept}
-    code = pages.language_of(request)
-    if request.url.path.startswith(("/api/", "/advisor/api/")):
-        # A program is asking: it gets JSON it can read, never an HTML page.
-        _heading, message = Site.error_texts(request.app.state.site.gettext(code), status)
-        return JSONResponse(
-            {"error": JSON_ERRORS.get(status, "error"), "message": message},
-            status_code=status,
-            headers=headers,
-        )
-    current: Site = request.app.state.site
-    html = current.render_error(code, status)
-    return HTMLResponse(html, status_code=status, headers=headers)
+async def manifest(request: Request) -> Response:
+    return haven.of(request).files.manifest.respond(request)
 
 
 async def advisor_root(request: Request) -> Response:
-    return RedirectResponse("/advisor/", status_code=301)
+    return RedirectResponse("/advisor/", status_code=301, headers=NO_STORE)
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     return [
-        *api.routes(),
-        *advisor.routes(),
+        Mount("/api", routes=api.routes(), middleware=[errors.json_errors()]),
+        Mount("/advisor", routes=advisor.routes(), middleware=advisor.middleware()),
         Route("/advisor", advisor_root, name="advisor_root"),
         Route("/", pages.root, name="root"),
         Route("/healthz", pages.healthz, name="healthz"),
-        Route(assets.SERVICE_WORKER_URL, stored("service_worker"), name="service_worker"),
-        Route(assets.MANIFEST_URL, stored("manifest"), name="manifest"),
-        Route("/api/inbox-key", stored("inbox_key_document"), name="api_inbox_key"),
-        Route("/api/openapi.json", stored("openapi"), name="api_openapi"),
-        Route("/static/{path:path}", by_path("static"), name="static"),
+        Route(assets.SERVICE_WORKER_URL, service_worker, name="service_worker"),
+        Route(assets.MANIFEST_URL, manifest, name="manifest"),
+        Route("/static/{path:path}", _serving(lambda files: files.static), name="static"),
         *(
-            Route(path, by_path("disguises"), name=f"disguise_{name}")
+            Route(path, _serving(lambda files: files.disguises), name=f"disguise_{name}")
             for item in assets.DISGUISES
             for name, path in ((item.name, item.url), (f"{item.name}_manifest", item.manifest_url))
         ),
@@ -128,93 +93,116 @@ def routes() -> list[Route]:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    db: Database = app.state.db
-    push_sender: PushSender = app.state.push_sender
-    verifier: Verifier = app.state.verifier
-    await db.start()
-    verifier.start()
-    await push_sender.start()
+    running: Haven = app.state.haven
+    await running.db.start()
+    running.desk.verifier.start()
+    await running.push.sender.start()
     try:
         yield
     finally:
-        await push_sender.stop()
-        await db.stop()
+        await running.push.sender.stop()
+        await running.db.stop()
 
 
-def create_app(settings: Settings) -> Starlette:
+def build(settings: Settings) -> Haven:
+    """Everything Haven holds, made from its settings and its data directory."""
     private_umask()
     private_directory(settings.data_dir)
     # Made (or read) before anything else: a broken key file stops the start.
     inbox_key = InboxKey.load_or_create(settings.data_dir)
-    # The keys an envelope may be sealed to (key rotation will make it several).
-    kids = frozenset({inbox_key.kid})
-    inbox_key_representation = api.inbox_key_representation(inbox_key)
+    # Advisors' sessions are signed with a key of the data directory; the
+    # no-JavaScript form's idempotency hash is keyed by one derived from it, so
+    # a resubmission after a restart is still recognised.
+    session_key = load_or_create_key(settings.data_dir)
+    keys = Keys(
+        inbox=inbox_key,
+        kids=frozenset({inbox_key.kid}),
+        form=hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest(),
+    )
     site = Site(settings, load_content())
     static_files = assets.load_static()
-    manifest_file = assets.manifest()
     disguise_files = assets.disguises()
+    manifest_file = assets.manifest()
+    inbox_key_file = api.inbox_key_representation(inbox_key)
     shared = {
         **static_files,
         **disguise_files,
         assets.MANIFEST_URL: manifest_file,
-        "/api/inbox-key": inbox_key_representation,
+        api.INBOX_KEY_URL: inbox_key_file,
     }
     precache = assets.precache_list(shared, site.pages)
-    service_worker = assets.service_worker(precache)
-    openapi = api.openapi_representation(kids)
-    # Everything rendered at start, by the address its route serves it at.
-    prerendered = {
-        **site.pages,
-        **shared,
-        assets.SERVICE_WORKER_URL: service_worker,
-        "/api/openapi.json": openapi,
+    files = Files(
+        static=static_files,
+        disguises=disguise_files,
+        manifest=manifest_file,
+        service_worker=assets.service_worker(precache),
+        precache=precache,
+        inbox_key=inbox_key_file,
+        openapi=api.openapi_representation(keys.kids),
+        advisor=advisor.load_assets(),
+    )
+    db = Database.from_settings(settings)
+    push_key = VapidKey.load_or_create(settings.data_dir)
+    push_services = PushServices(settings.push_services)
+    push = Push(
+        key=push_key,
+        services=push_services,
+        sender=PushSender(db, push_key, settings.push_subject, push_services),
+    )
+    # Sign-in attempts are counted per account, client and device (keyed hashes, not names).
+    desk = Desk(
+        pages=AdvisorPages(site.content),
+        sessions=Sessions(db, session_key),
+        totp=TotpBox(session_key),
+        budgets=SignInBudgets(),
+        verifier=Verifier(),
+    )
+    intake = Intake(
+        db,
+        RateLimiter(*settings.request_rate),
+        keys.kids,
+        notify=push.sender.request_arrived,
+        clock=utc_now,
+    )
+    return Haven(
+        settings=settings,
+        site=site,
+        db=db,
+        intake=intake,
+        keys=keys,
+        files=files,
+        desk=desk,
+        push=push,
+        clock=utc_now,
+    )
+
+
+def prerendered(running: Haven) -> dict[str, Representation]:
+    """Everything rendered at start, by the address its route serves it at."""
+    files = running.files
+    return {
+        **running.site.pages,
+        **files.static,
+        **files.disguises,
+        assets.MANIFEST_URL: files.manifest,
+        api.INBOX_KEY_URL: files.inbox_key,
+        assets.SERVICE_WORKER_URL: files.service_worker,
+        api.OPENAPI_URL: files.openapi,
     }
 
+
+def create_app(settings: Settings) -> Starlette:
+    running = build(settings)
+    hsts = settings.hsts_seconds
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,
         middleware=[
-            Middleware(ExactPathsMiddleware, table=prerendered, hsts_seconds=settings.hsts_seconds),
+            Middleware(ExactPathsMiddleware, table=prerendered(running), hsts_seconds=hsts),
             Middleware(AccessLogMiddleware),
-            Middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds),
-            Middleware(advisor.AdvisorHeadersMiddleware),
+            Middleware(SecurityHeadersMiddleware, hsts_seconds=hsts),
         ],
-        exception_handlers={HTTPException: http_error, Exception: http_error},
+        exception_handlers={HTTPException: errors.as_page, Exception: errors.as_page},
     )
-    app.state.settings = settings
-    app.state.site = site
-    app.state.static = static_files
-    app.state.disguises = disguise_files
-    app.state.manifest = manifest_file
-    app.state.precache = precache
-    app.state.service_worker = service_worker
-    app.state.inbox_key = inbox_key
-    app.state.inbox_key_document = inbox_key_representation
-    app.state.openapi = openapi
-    app.state.db = Database.from_settings(settings)
-    app.state.clock = _utc_now
-    # Advisors: sessions signed with a key of the data directory, sign-in
-    # attempts counted per account, client and device (keyed hashes, not names).
-    session_key = load_or_create_key(settings.data_dir)
-    app.state.sessions = Sessions(app.state.db, session_key)
-    app.state.totp_box = TotpBox(session_key)
-    app.state.advisor_pages = AdvisorPages(site.content)
-    app.state.advisor_assets = advisor.load_assets()
-    app.state.login_budgets = SignInBudgets()
-    app.state.verifier = Verifier()
-    app.state.vapid_key = VapidKey.load_or_create(settings.data_dir)
-    app.state.push_services = PushServices(settings.push_services)
-    app.state.push_sender = PushSender(
-        app.state.db, app.state.vapid_key, settings.push_subject, app.state.push_services
-    )
-    app.state.intake = Intake(
-        app.state.db,
-        RateLimiter(*settings.request_rate),
-        kids,
-        notify=app.state.push_sender.request_arrived,
-        clock=_utc_now,
-    )
-    # Keys the no-JavaScript form's idempotency hash (forms.py); derived from the
-    # session key, so a resubmission after a restart is still recognised.
-    app.state.form_key = hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest()
+    app.state.haven = running
     return app

@@ -1,8 +1,9 @@
-"""Reading request bodies with a size limit, and JSON, for the API and the plain forms."""
+"""Reading request bodies with a size limit, as JSON or as a form, for every route."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
@@ -38,3 +39,21 @@ def parse_json(body: bytes) -> tuple[bool, object]:
         # ValueError covers bad UTF-8 and bad syntax; deep nesting recurses,
         # and a few kilobytes of brackets are enough for that.
         return False, None
+
+
+def parse_form(body: bytes, max_fields: int = 100) -> dict[str, list[str]] | None:
+    """An urlencoded form's fields with all their values; None if it is not one.
+
+    Blank values are kept (an empty field is an answer too); more than
+    ``max_fields`` fields, bytes that are not UTF-8 or a broken encoding make
+    the whole body unreadable rather than half-read.
+    """
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def last_values(fields: dict[str, list[str]]) -> dict[str, str]:
+    """One value per field: the last, as a browser's form would send only one."""
+    return {name: values[-1] for name, values in fields.items()}

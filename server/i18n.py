@@ -12,6 +12,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from starlette.requests import Request
 
 from .bundle import LOCALES_DIR
 
@@ -128,3 +129,11 @@ def translations(code: str, domain: str = DOMAIN) -> gettext.NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(fp=buffer, domain=domain)
+
+
+def language_of(request: Request) -> str:
+    """The language of the address if it names one, else the browser's choice."""
+    code = request.path_params.get("lang") or request.url.path.split("/")[1]
+    if code in LANGUAGES:
+        return str(code)
+    return negotiate(request.headers.get("accept-language"))

@@ -3,39 +3,30 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from .bodies import MAX_BODY, read_limited
+from . import haven
+from .bodies import MAX_BODY, last_values, parse_form, read_limited
 from .content import page_url
 from .crypto import seal
 from .forms import form_idempotency_key, form_nonce, set_form_nonce
 from .i18n import LANGUAGES, negotiate
-from .intake import UNAVAILABLE_RETRY_SECONDS, Accepted, Intake, Limited, Replayed
-from .security.ratelimit import client_of
+from .intake import UNAVAILABLE_RETRY_SECONDS, Accepted, Limited, Replayed
+from .responses import NO_STORE
+from .security.clients import client_of
 from .site import Site
 from .validation import FIELDS, validate
 from .workdays import format_day
 
 # The self-check form is seven radio groups; anything longer is not ours.
 MAX_CHECK_BODY = 4096
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def site(request: Request) -> Site:
-    value: Site = request.app.state.site
-    return value
-
-
-def language_of(request: Request) -> str:
-    """The language of the address if it names one, else the browser's choice."""
-    code = request.path_params.get("lang") or request.url.path.split("/")[1]
-    if code in LANGUAGES:
-        return str(code)
-    return negotiate(request.headers.get("accept-language"))
+    return haven.of(request).site
 
 
 def known_language(request: Request) -> str:
@@ -110,24 +101,25 @@ async def help_request(request: Request) -> Response:
     code = known_language(request)
     current = site(request)
     body = await _read_limited(request, MAX_BODY)
-    fields = _parse_form(body)
-    if fields is None:
+    parsed = parse_form(body)
+    if parsed is None:
         return HTMLResponse(current.render_help(code), status_code=400, headers=NO_STORE)
+    fields = last_values(parsed)
     clean, errors = validate(fields)
     # Only the form's own fields go back into the page, escaped by the template.
     values = {name: value for name, value in fields.items() if name in FIELDS}
     if errors:
         html = current.render_help(code, values, errors)
         return HTMLResponse(html, status_code=400, headers=NO_STORE)
-    state = request.app.state
-    intake: Intake = state.intake
+    running = haven.of(request)
+    intake = running.intake
     centre = clean["centre"]
     document = {"v": 1, "lang": code, "fields": clean}
     nonce, new_nonce = form_nonce(request)
-    idempotency_key = form_idempotency_key(state.form_key, nonce, document)
+    idempotency_key = form_idempotency_key(running.keys.form, nonce, document)
     document["writtenAt"] = intake.clock().isoformat()
     plaintext = json.dumps(document, ensure_ascii=False).encode("utf-8")
-    envelope = seal(state.inbox_key.public_raw, plaintext, centre, code)
+    envelope = seal(running.keys.inbox.public_raw, plaintext, centre, code)
     outcome = await intake.submit(
         idempotency_key=idempotency_key,
         centre=centre,
@@ -166,15 +158,6 @@ async def help_request(request: Request) -> Response:
     )
 
 
-def _parse_form(body: bytes) -> dict[str, str] | None:
-    """An urlencoded form as one value per name; None if it is not one."""
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=100)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return {name: values[-1] for name, values in parsed.items()}
-
-
 async def _read_limited(request: Request, limit: int) -> bytes:
     body = await read_limited(request, limit)
     if body is None:
@@ -184,9 +167,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 def _parse_answers(body: bytes, question_ids: list[str]) -> dict[str, bool] | None:
     """Map each question to True for yes; None if the form is not ours."""
-    try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-    except (UnicodeDecodeError, ValueError):
+    fields = parse_form(body)
+    if fields is None:
         return None
     answers: dict[str, bool] = {}
     for qid in question_ids:

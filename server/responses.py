@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.responses import Response
 
+# What every answer that must never be kept (by a browser or a proxy) carries.
+NO_STORE = {"Cache-Control": "no-store"}
 # Below this size gzip's header costs more than it saves.
 MIN_GZIP_SIZE = 512
 

@@ -87,7 +87,7 @@ class Desk:
     def add(self, email: str, centre: str, coordinator: bool = False) -> None:
         async def work() -> None:
             await create_advisor(
-                self.app.state.db,
+                self.app.state.haven.db,
                 email=email,
                 centre=centre,
                 coordinator=coordinator,
@@ -203,7 +203,7 @@ class Desk:
     ) -> str:
         """A sealed request as a phone sends it; returns its reference."""
         envelope = seal(
-            self.app.state.inbox_key.public_raw,
+            self.app.state.haven.keys.inbox.public_raw,
             request_plaintext(centre, lang, **fields),
             centre,
             lang,
@@ -264,9 +264,9 @@ def make_desk(
     app = create_app(make_settings(tmp_path, **(env or {})))
     clock = FakeClock()
     ticker = Ticker()
-    app.state.clock = clock
-    app.state.intake.clock = clock
-    app.state.login_budgets = SignInBudgets(clock=ticker)
+    app.state.haven.clock = clock
+    app.state.haven.intake.clock = clock
+    app.state.haven.desk.budgets = SignInBudgets(clock=ticker)
     with TestClient(app, base_url=base_url, **client_options) as client:
         yield Desk(app, client, clock, ticker, tmp_path / "data")
 

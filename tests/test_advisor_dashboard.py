@@ -21,7 +21,7 @@ def listen(desk: Desk) -> list[str]:
     async def notify(centre: str) -> None:
         told.append(centre)
 
-    desk.app.state.push_sender.notify = notify
+    desk.app.state.haven.push.sender.notify = notify
     return told
 
 
@@ -267,8 +267,8 @@ def test_list_query_stays_in_scope(desk: Desk) -> None:
     desk.send("surya")
 
     async def rows() -> tuple[int, int]:
-        scoped = await list_cases(desk.app.state.db, Scope("payoke"), status=None)
-        everything = await list_cases(desk.app.state.db, Scope(None), status=None)
+        scoped = await list_cases(desk.app.state.haven.db, Scope("payoke"), status=None)
+        everything = await list_cases(desk.app.state.haven.db, Scope(None), status=None)
         return len(scoped), len(everything)
 
     assert desk.client.portal.call(rows) == (1, 2)  # type: ignore[union-attr]

@@ -142,7 +142,7 @@ def test_every_login_gets_its_own_new_id(desk: Desk) -> None:
 def test_fixation_a_planted_id_is_never_adopted(desk: Desk) -> None:
     name = "__Host-haven-advisor"
     # An id planted before sign-in, signed with the real key, as the worst case.
-    planted = desk.app.state.sessions._signer.sign("planted-session-id").decode()
+    planted = desk.app.state.haven.desk.sessions._signer.sign("planted-session-id").decode()
     desk.use("victim")
     desk.client.cookies.set(name, planted, domain="testserver.local", path="/")
     desk.keep("victim")
@@ -191,7 +191,7 @@ def test_a_disabled_account_loses_its_session(desk: Desk) -> None:
     from server.storage.advisors import set_disabled
 
     async def disable() -> None:
-        await set_disabled(desk.app.state.db, PAYOKE, True, desk.clock())
+        await set_disabled(desk.app.state.haven.db, PAYOKE, True, desk.clock())
 
     desk.client.portal.call(disable)  # type: ignore[union-attr]
     assert not _signed_in(desk)
@@ -264,7 +264,7 @@ def test_when_every_check_is_taken_sign_in_answers_503_and_keeps_the_budget(
     async def busy(password_hash: str | None, password: str) -> bool:
         raise VerifierBusy
 
-    monkeypatch.setattr(desk.app.state.verifier, "verify", busy)
+    monkeypatch.setattr(desk.app.state.haven.desk.verifier, "verify", busy)
     for _ in range(8):  # more than the account's budget of 5
         desk.use(None)
         token = desk.login_token()
@@ -359,7 +359,7 @@ def test_a_device_token_past_180_days_counts_as_none(
 def test_throttling_keeps_no_address_or_email_in_clear(desk: Desk) -> None:
     for _ in range(3):
         _try(desk, PAYOKE, "not the password 123")
-    budgets = desk.app.state.login_budgets
+    budgets = desk.app.state.haven.desk.budgets
     for limiter in (budgets.accounts, budgets.clients):
         keys = list(limiter._windows)
         assert keys and all(isinstance(key, bytes) and len(key) == 32 for key in keys)

@@ -15,10 +15,10 @@ from server.storage.advisors import set_totp
 
 def enrol(desk: Desk, email: str = PAYOKE) -> str:
     secret = pyotp.random_base32(length=32)
-    sealed = desk.app.state.totp_box.seal(secret, email)
+    sealed = desk.app.state.haven.desk.totp.seal(secret, email)
 
     async def work() -> None:
-        assert await set_totp(desk.app.state.db, email, sealed, desk.clock())
+        assert await set_totp(desk.app.state.haven.db, email, sealed, desk.clock())
 
     desk.client.portal.call(work)  # type: ignore[union-attr]
     return secret

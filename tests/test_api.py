@@ -50,7 +50,7 @@ def body_for(
     centre: str = "payoke",
     lang: str = "nl",
 ) -> dict[str, Any]:
-    envelope = seal(app.state.inbox_key.public_raw, plaintext, centre, lang)
+    envelope = seal(app.state.haven.keys.inbox.public_raw, plaintext, centre, lang)
     return {"centre": centre, "lang": lang, "envelope": envelope}
 
 
@@ -71,7 +71,7 @@ def in_language(code: str, msgid: str) -> str:
 
 
 def test_first_delivery_then_replay(app: Starlette, client: TestClient) -> None:
-    data_dir = app.state.settings.data_dir
+    data_dir = app.state.haven.settings.data_dir
     before = stored_rows(data_dir)
     body, key = body_for(app), new_key()
     first = post(client, body, key)
@@ -93,13 +93,14 @@ def test_first_delivery_then_replay(app: Starlette, client: TestClient) -> None:
 def test_stored_envelope_is_what_was_sent(app: Starlette, client: TestClient) -> None:
     body, key = body_for(app, b"stored as sent"), new_key()
     reference = post(client, body, key).json()["reference"]
-    path = app.state.settings.data_dir / "haven.sqlite3"
+    path = app.state.haven.settings.data_dir / "haven.sqlite3"
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         (envelope,) = db.execute(
             "select envelope from help_requests where reference = ?", (reference,)
         ).fetchone()
     assert json.loads(envelope) == body["envelope"]
-    assert app.state.inbox_key.open(json.loads(envelope), "payoke", "nl") == b"stored as sent"
+    inbox_key = app.state.haven.keys.inbox
+    assert inbox_key.open(json.loads(envelope), "payoke", "nl") == b"stored as sent"
 
 
 def test_not_json_is_400_in_the_browser_language(client: TestClient) -> None:
@@ -250,7 +251,7 @@ def test_routing_swapped_after_sealing_is_stored_but_cannot_be_opened(
     body["centre"] = "surya"
     assert post(client, body, new_key()).status_code == 201
     with pytest.raises(EnvelopeError):
-        app.state.inbox_key.open(body["envelope"], "surya", "nl")
+        app.state.haven.keys.inbox.open(body["envelope"], "surya", "nl")
 
 
 def test_nothing_written_is_on_disk_in_clear(app: Starlette, client: TestClient) -> None:
@@ -258,7 +259,7 @@ def test_nothing_written_is_on_disk_in_clear(app: Starlette, client: TestClient)
     key = new_key()
     plaintext = json.dumps({"situation": f"Please help. {marker}"}).encode()
     assert post(client, body_for(app, plaintext), key).status_code == 201
-    data_dir: Path = app.state.settings.data_dir
+    data_dir: Path = app.state.haven.settings.data_dir
     names = {path.name for path in data_dir.iterdir()}
     assert "haven.sqlite3-wal" in names  # the newest rows are in the WAL: scanned too
     assert files_containing(data_dir, marker.encode()) == []
@@ -281,12 +282,12 @@ def test_inbox_key_document(app: Starlette, client: TestClient) -> None:
     response = client.get("/api/inbox-key")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == app.state.inbox_key.public_document()
-    assert response.json()["kid"] == app.state.inbox_key.kid
+    assert response.json() == app.state.haven.keys.inbox.public_document()
+    assert response.json()["kid"] == app.state.haven.keys.inbox.kid
     etag = response.headers["etag"]
     assert client.get("/api/inbox-key", headers={"If-None-Match": etag}).status_code == 304
-    shared = dict(map(tuple, app.state.precache["shared"]))
-    assert shared["/api/inbox-key"] == app.state.inbox_key_document.hash
+    shared = dict(map(tuple, app.state.haven.files.precache["shared"]))
+    assert shared["/api/inbox-key"] == app.state.haven.files.inbox_key.hash
 
 
 def test_openapi_describes_the_api(client: TestClient) -> None:
@@ -352,7 +353,7 @@ def test_a_new_request_is_announced_once_and_after_the_answer(tmp_path: Path) ->
         heard.append(stored)
         raise RuntimeError("a broken hook must not break the acknowledgement")
 
-    app.state.intake.notify = on_new_request
+    app.state.haven.intake.notify = on_new_request
     with TestClient(app, base_url="http://127.0.0.1") as client:
         key = new_key()
         first = post(client, body_for(app), key)
@@ -376,7 +377,7 @@ class FullDisk:
 def test_storage_failure_is_503_and_retryable(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path))
     with TestClient(app, base_url="http://127.0.0.1") as client:
-        app.state.intake.db = FullDisk()
+        app.state.haven.intake.db = FullDisk()
         response = post(client, body_for(app), new_key())
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"

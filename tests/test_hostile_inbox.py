@@ -146,12 +146,12 @@ def hostile_desk(tmp_path: Path) -> Iterator[Desk]:
         desk.add(COORDINATOR, "pag-asa", coordinator=True)
         assert desk.sign_in(PAYOKE).status_code == 303
         assert desk.sign_in(COORDINATOR).status_code == 303
-        desk.app.state.intake.limiter = RateLimiter(1_000_000, 1)
+        desk.app.state.haven.intake.limiter = RateLimiter(1_000_000, 1)
         yield desk
 
 
 def _check_every_view(desk: Desk, plaintext: bytes) -> None:
-    envelope = seal(desk.app.state.inbox_key.public_raw, plaintext, "payoke", "en")
+    envelope = seal(desk.app.state.haven.keys.inbox.public_raw, plaintext, "payoke", "en")
     desk.use(None)
     sent = desk.client.post(
         "/api/requests",

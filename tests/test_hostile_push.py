@@ -437,7 +437,7 @@ def test_the_sender_looks_names_up_through_the_guard(
 ) -> None:
     """A public push service's name answered with loopback: the sender does not connect."""
     inside = listeners()
-    sender = desk.app.state.push_sender
+    sender = desk.app.state.haven.push.sender
     # Before anything is subscribed, so that no run ever asks real DNS.
     dns = FakeDNS({"fcm.googleapis.com": ["127.0.0.1"]}, port=inside.port)
     sender.resolver.inner = dns

@@ -122,7 +122,7 @@ PLACEHOLDER = re.compile(r"%\(|\{")
 def test_no_page_shows_an_english_sentence(app_session, code: str) -> None:
     """What a person sees is in their language: nothing falls back to English."""
     english = english_sentences()
-    pages = app_session.state.site.pages
+    pages = app_session.state.haven.site.pages
     for path in [*(f"/{code}/{path}" for path in PAGE_PATHS.values()), f"/{code}/o"]:
         text = visible_text(pages[path].body.decode())
         left = sorted(sentence for sentence in english if sentence in text)

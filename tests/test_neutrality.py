@@ -535,7 +535,7 @@ def test_every_language_has_a_word_list() -> None:
 
 
 def test_titles_and_addresses_are_neutral(app_session) -> None:  # type: ignore[no-untyped-def]
-    pages = app_session.state.site.pages
+    pages = app_session.state.haven.site.pages
     assert len(pages) >= 10 * len(LANGUAGES)
     for path, representation in pages.items():
         assert_neutral(path, "address")

@@ -46,7 +46,7 @@ def test_wheel_carries_templates_content_locales_and_worker(tmp_path) -> None:  
             "import server.bundle as b, server.app as a, server.settings as s;"
             "assert '_bundle' in str(b.ROOT), b.ROOT;"
             f"app = a.create_app(s.Settings.from_environ({{'HAVEN_DATA_DIR': {str(tmp_path)!r}}}));"
-            "print(len(app.state.site.pages))",
+            "print(len(app.state.haven.site.pages))",
         ],
         cwd=tmp_path,
         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},

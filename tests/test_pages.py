@@ -149,7 +149,7 @@ def test_help_form_without_javascript_is_sealed_and_stored(app_session, tmp_path
     reference = re.search(r"HV-[A-Z0-9-]+", first.text)
     assert reference and reference[0] in again.text  # a resubmitted form is the same request
     assert first.headers["cache-control"] == "no-store"
-    data_dir = app_session.state.settings.data_dir
+    data_dir = app_session.state.haven.settings.data_dir
     for path in data_dir.rglob("*"):
         if path.is_file():
             assert b"no-js-marker-7f3a" not in path.read_bytes(), path

@@ -36,7 +36,7 @@ def quick(desk: Desk) -> list[float]:
     async def no_sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    desk.app.state.push_sender._sleep = no_sleep
+    desk.app.state.haven.push.sender._sleep = no_sleep
     return waits
 
 
@@ -56,7 +56,7 @@ def test_a_new_request_reaches_the_centres_device_without_content(
     assert message.error is None
     # The VAPID JWT was checked against the server's own public key.
     assert message.vapid_claims is not None
-    assert message.vapid_claims["sub"] == desk.app.state.settings.push_subject
+    assert message.vapid_claims["sub"] == desk.app.state.haven.settings.push_subject
     key = desk.get(PAYOKE, "/advisor/api/push-key").json()["publicKey"]
     assert f"k={key}" in message.headers["authorization"]
     assert message.payload is not None
@@ -67,7 +67,7 @@ def test_a_new_request_reaches_the_centres_device_without_content(
     assert message.headers["urgency"] == "high"
     # One waiting message per centre, under a name the push service cannot read.
     topic = message.headers["topic"]
-    assert topic == desk.app.state.vapid_key.topic("payoke")
+    assert topic == desk.app.state.haven.push.key.topic("payoke")
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", topic) and "payoke" not in topic.lower()
     time.sleep(0.2)
     assert len(push.received) == 1  # SÜRYA's device heard nothing
@@ -103,7 +103,7 @@ def test_410_deletes_the_subscription(desk: Desk, push: FakePushService) -> None
     push.respond("old-phone", 410)
     desk.send("payoke")
     push.wait_for(2)
-    db = desk.app.state.db
+    db = desk.app.state.haven.db
     wait_for(lambda: desk.client.portal.call(count_subscriptions, db) == 1)  # type: ignore[union-attr]
     desk.send("payoke")
     messages = push.wait_for(3)
@@ -117,7 +117,7 @@ def test_404_deletes_it_too(desk: Desk, push: FakePushService, quick: list[float
     push.respond("phone", 404)
     desk.send("payoke")
     push.wait_for(1)
-    db = desk.app.state.db
+    db = desk.app.state.haven.db
     wait_for(lambda: desk.client.portal.call(count_subscriptions, db) == 0)  # type: ignore[union-attr]
     assert quick == []
 
@@ -141,12 +141,12 @@ def test_a_push_service_that_keeps_failing_is_given_up(
     push.respond("phone", 500, 500, 500, 500)
     desk.send("payoke")
     push.wait_for(4)
-    sender = desk.app.state.push_sender
+    sender = desk.app.state.haven.push.sender
     wait_for(lambda: sender.failed == 1)
     assert quick == [1.0, 2.0, 4.0]
     time.sleep(0.2)
     assert len(push.received) == 4
-    db = desk.app.state.db
+    db = desk.app.state.haven.db
     assert desk.client.portal.call(count_subscriptions, db) == 1  # type: ignore[union-attr]
 
 
@@ -188,7 +188,7 @@ def test_subscriptions_are_checked(desk: Desk, push: FakePushService) -> None:
         },
     )
     assert response.status_code == 415
-    db = desk.app.state.db
+    db = desk.app.state.haven.db
     assert desk.client.portal.call(count_subscriptions, db) == 0  # type: ignore[union-attr]
 
 

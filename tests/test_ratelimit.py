@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.security.ratelimit import ROTATE_SECONDS, RateLimiter, client_key
+from server.security.clients import client_key
+from server.security.ratelimit import ROTATE_SECONDS, RateLimiter
 from server.settings import Settings, parse_rate
 
 

@@ -17,7 +17,7 @@ def test_pages_are_gzipped_with_a_strong_etag(client) -> None:  # type: ignore[n
 
 
 def test_gzip_bytes_are_stable(app_session) -> None:  # type: ignore[no-untyped-def]
-    representation = app_session.state.site.pages["/en/"]
+    representation = app_session.state.haven.site.pages["/en/"]
     assert representation.gzipped is not None
     assert gzip.decompress(representation.gzipped) == representation.body
 

@@ -56,7 +56,7 @@ def test_pages_need_no_inline_code_and_no_third_party(client) -> None:  # type: 
 
 
 def test_assets_have_no_third_party_addresses(app_session) -> None:  # type: ignore[no-untyped-def]
-    for url, representation in app_session.state.static.items():
+    for url, representation in app_session.state.haven.files.static.items():
         if url.endswith((".js", ".css")):
             text = representation.body.decode()
             assert not re.search(r"https?://", text), url

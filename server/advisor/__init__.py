@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import errors, haven
 from ..bundle import PWA_DIR
-from ..responses import Representation
+from ..responses import NO_STORE, Representation
 from . import api, case, coordinator, inbox, signin
 
 ASSETS_DIR = PWA_DIR / "advisor"
@@ -29,49 +31,34 @@ def load_assets() -> dict[str, Representation]:
 
 
 async def asset(request: Request) -> Response:
-    representation: Representation | None = request.app.state.advisor_assets.get(request.url.path)
+    representation: Representation | None = haven.of(request).files.advisor.get(request.url.path)
     if representation is None:
         raise HTTPException(404)
     return representation.respond(request)
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
+    """The advisors' routes, mounted at ``/advisor``; their JSON ones at ``/advisor/api``."""
     return [
-        Route(
-            "/advisor/login", signin.login, methods=["GET", "HEAD", "POST"], name="advisor_login"
-        ),
-        Route("/advisor/logout", signin.logout, methods=["POST"], name="advisor_logout"),
-        Route("/advisor/", inbox.inbox, name="advisor_inbox"),
-        Route("/advisor/requests/{reference}", case.request_view, name="advisor_request"),
-        Route(
-            "/advisor/requests/{reference}/{action}",
-            case.act,
-            methods=["POST"],
-            name="advisor_action",
-        ),
-        Route("/advisor/audit", coordinator.audit_view, name="advisor_audit"),
-        Route("/advisor/stats", coordinator.stats_view, name="advisor_stats"),
-        Route("/advisor/api/requests", api.list_requests, name="advisor_api_requests"),
-        Route("/advisor/api/requests/{reference}", api.one_request, name="advisor_api_request"),
-        Route("/advisor/api/push-key", api.push_key, name="advisor_api_push_key"),
-        Route(
-            "/advisor/api/push-subscription",
-            api.subscribe,
-            methods=["POST"],
-            name="advisor_api_subscribe",
-        ),
-        Route(
-            "/advisor/api/push-subscription/remove",
-            api.unsubscribe,
-            methods=["POST"],
-            name="advisor_api_unsubscribe",
-        ),
-        *(Route(url, asset) for url in ASSETS),
+        Route("/login", signin.login, methods=["GET", "HEAD", "POST"], name="advisor_login"),
+        Route("/logout", signin.logout, methods=["POST"], name="advisor_logout"),
+        Route("/", inbox.inbox, name="advisor_inbox"),
+        Route("/requests/{reference}", case.request_view, name="advisor_request"),
+        Route("/requests/{reference}/{action}", case.act, methods=["POST"], name="advisor_action"),
+        Route("/audit", coordinator.audit_view, name="advisor_audit"),
+        Route("/stats", coordinator.stats_view, name="advisor_stats"),
+        Mount("/api", routes=api.routes(), middleware=[errors.json_errors()]),
+        *(Route(url.removeprefix("/advisor"), asset) for url in ASSETS),
     ]
 
 
+def middleware() -> list[Middleware]:
+    """Around every advisors' route: their headers, over their errors' pages too."""
+    return [Middleware(AdvisorHeadersMiddleware), errors.page_errors()]
+
+
 class AdvisorHeadersMiddleware:
-    """Headers of everything under /advisor/.
+    """Headers of everything under /advisor/ (the mount's middleware).
 
     Nothing may be kept by a browser or a proxy cache. The referrer policy is
     ``same-origin`` rather than the public pages' ``no-referrer``: with
@@ -83,7 +70,7 @@ class AdvisorHeadersMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/advisor"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
@@ -94,7 +81,7 @@ class AdvisorHeadersMiddleware:
                     for name, value in message.get("headers", [])
                     if name.lower() not in (b"cache-control", b"etag", b"referrer-policy")
                 ]
-                headers.append((b"cache-control", b"no-store"))
+                headers.append((b"cache-control", NO_STORE["Cache-Control"].encode()))
                 headers.append((b"referrer-policy", b"same-origin"))
                 message = {**message, "headers": headers}
             await send(message)

@@ -14,12 +14,15 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
+from .. import haven
 from ..bodies import parse_json, read_limited
 from ..push_services import PushServices
+from ..responses import NO_STORE
 from ..storage.casework import CaseRow, audit, remove_subscription, save_subscription
 from .case import read_case
-from .common import NO_STORE, guarded, json_error, language, now, pages
+from .common import guarded, json_error, language, now, pages
 from .inbox import read_inbox
 from .opening import Opened, open_case
 from .sessions import Current
@@ -54,12 +57,12 @@ async def list_requests(request: Request, current: Current, form: dict[str, str]
     found = await read_inbox(request, current)
     if isinstance(found, str):
         return json_error(400, "invalid_query", found)
-    state = request.app.state
-    await audit(state.db, now=now(request), advisor_id=current.advisor.id, action="api_list")
+    running = haven.of(request)
+    await audit(running.db, now=now(request), advisor_id=current.advisor.id, action="api_list")
     return JSONResponse(
         {
             "requests": [
-                _case_json(case, open_case(state.inbox_key, case)) for case in found.cases
+                _case_json(case, open_case(running.keys.inbox, case)) for case in found.cases
             ],
             "counts": found.counts,
             "page": found.page,
@@ -73,8 +76,8 @@ async def list_requests(request: Request, current: Current, form: dict[str, str]
 async def one_request(request: Request, current: Current, form: dict[str, str]) -> Response:
     _ = pages(request).gettext(language(request))
     reference = str(request.path_params["reference"])
-    state = request.app.state
-    found = await read_case(state, current, reference)
+    running = haven.of(request)
+    found = await read_case(running, current, reference)
     if found is None:
         return json_error(404, "not_found", _("There is no such request in your inbox."))
     events = [
@@ -90,7 +93,7 @@ async def one_request(request: Request, current: Current, form: dict[str, str]) 
         for event, note in found.events
     ]
     await audit(
-        state.db,
+        running.db,
         now=now(request),
         advisor_id=current.advisor.id,
         action="api_request",
@@ -103,7 +106,7 @@ async def one_request(request: Request, current: Current, form: dict[str, str]) 
 
 @guarded(api=True)
 async def push_key(request: Request, current: Current, form: dict[str, str]) -> Response:
-    return JSONResponse({"publicKey": request.app.state.vapid_key.public_key}, headers=NO_STORE)
+    return JSONResponse({"publicKey": haven.of(request).push.key.public_key}, headers=NO_STORE)
 
 
 def _b64(value: object) -> bytes | None:
@@ -174,9 +177,9 @@ async def subscribe(request: Request, current: Current, form: dict[str, str]) ->
     data, error = await _json_body(request)
     if error is not None:
         return error
-    state = request.app.state
+    running = haven.of(request)
     _ = pages(request).gettext(language(request))
-    problems = subscription_problems(data, state.push_services, _)
+    problems = subscription_problems(data, running.push.services, _)
     if problems:
         return JSONResponse(
             {
@@ -190,14 +193,14 @@ async def subscribe(request: Request, current: Current, form: dict[str, str]) ->
     assert isinstance(data, dict)
     moment = now(request)
     await save_subscription(
-        state.db,
+        running.db,
         advisor_id=current.advisor.id,
         endpoint=data["endpoint"],
         p256dh=data["keys"]["p256dh"],
         auth=data["keys"]["auth"],
         now=moment,
     )
-    await audit(state.db, now=moment, advisor_id=current.advisor.id, action="push_subscribe")
+    await audit(running.db, now=moment, advisor_id=current.advisor.id, action="push_subscribe")
     return JSONResponse({"subscribed": True}, status_code=201, headers=NO_STORE)
 
 
@@ -210,9 +213,27 @@ async def unsubscribe(request: Request, current: Current, form: dict[str, str]) 
     _ = pages(request).gettext(language(request))
     if not isinstance(endpoint, str) or not endpoint:
         return json_error(422, "invalid", _("Please send the subscription's endpoint."))
-    state = request.app.state
-    removed = await remove_subscription(state.db, advisor_id=current.advisor.id, endpoint=endpoint)
+    running = haven.of(request)
+    removed = await remove_subscription(
+        running.db, advisor_id=current.advisor.id, endpoint=endpoint
+    )
     await audit(
-        state.db, now=now(request), advisor_id=current.advisor.id, action="push_unsubscribe"
+        running.db, now=now(request), advisor_id=current.advisor.id, action="push_unsubscribe"
     )
     return JSONResponse({"subscribed": False, "removed": removed}, headers=NO_STORE)
+
+
+def routes() -> list[Route]:
+    """The advisors' JSON routes, mounted at ``/advisor/api``."""
+    return [
+        Route("/requests", list_requests, name="advisor_api_requests"),
+        Route("/requests/{reference}", one_request, name="advisor_api_request"),
+        Route("/push-key", push_key, name="advisor_api_push_key"),
+        Route("/push-subscription", subscribe, methods=["POST"], name="advisor_api_subscribe"),
+        Route(
+            "/push-subscription/remove",
+            unsubscribe,
+            methods=["POST"],
+            name="advisor_api_unsubscribe",
+        ),
+    ]

@@ -7,11 +7,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from .. import haven
 from ..crypto import seal_note
+from ..haven import Haven
+from ..responses import NO_STORE
 from ..storage.casework import (
     OUTCOMES,
     CaseClosed,
@@ -23,7 +25,7 @@ from ..storage.casework import (
     record_event,
 )
 from ..validation import CENTRES, CONTROL
-from .common import NO_STORE, REFERENCE, error_page, guarded, html, language, now, pages, scope_of
+from .common import REFERENCE, error_page, guarded, html, language, now, pages, scope_of
 from .opening import Opened, open_case, open_note
 from .sessions import Current
 
@@ -45,19 +47,19 @@ class CaseView:
     events: list[tuple[Event, str | None]]
 
 
-async def read_case(state: State, current: Current, reference: str) -> CaseView | None:
+async def read_case(running: Haven, current: Current, reference: str) -> CaseView | None:
     """The request the viewer asks for (the page's and the JSON's), or None if it is
     not in the viewer's scope or is no reference at all."""
     if not REFERENCE.fullmatch(reference):
         return None
-    case = await get_case(state.db, scope_of(current), reference)
+    case = await get_case(running.db, scope_of(current), reference)
     if case is None:
         return None
     events = [
-        (event, open_note(state.inbox_key, event.note, case.reference))
-        for event in await events_of(state.db, case.id)
+        (event, open_note(running.keys.inbox, event.note, case.reference))
+        for event in await events_of(running.db, case.id)
     ]
-    return CaseView(case, open_case(state.inbox_key, case), events)
+    return CaseView(case, open_case(running.keys.inbox, case), events)
 
 
 def _clean_note(value: str | None) -> str:
@@ -95,7 +97,7 @@ def action_errors(
 
 
 async def record_action(
-    state: State, current: Current, case: CaseRow, action: str, form: dict[str, str]
+    running: Haven, current: Current, case: CaseRow, action: str, form: dict[str, str]
 ) -> Outcome:
     """Take an action whose form :func:`action_errors` found nothing wrong with:
     seal its note to the inbox key, record the event, write the audit entry and,
@@ -105,15 +107,15 @@ async def record_action(
     if note:
         plaintext = json.dumps({"text": note}, ensure_ascii=False).encode("utf-8")
         sealed = json.dumps(
-            seal_note(state.inbox_key.public_raw, plaintext, case.reference),
+            seal_note(running.keys.inbox.public_raw, plaintext, case.reference),
             separators=(",", ":"),
         ).encode("ascii")
     to_centre = form.get("to_centre") if action == "transfer" else None
     outcome = form.get("outcome") if action == "close" else None
-    moment = state.clock()
+    moment = running.clock()
     try:
         updated = await record_event(
-            state.db,
+            running.db,
             scope_of(current),
             case.reference,
             advisor_id=current.advisor.id,
@@ -128,7 +130,7 @@ async def record_action(
     if updated is None:
         return "gone"
     await audit(
-        state.db,
+        running.db,
         now=moment,
         advisor_id=current.advisor.id,
         action=action,
@@ -136,7 +138,7 @@ async def record_action(
         detail=f"{case.centre}->{to_centre}" if to_centre else outcome,
     )
     if to_centre is not None:
-        state.push_sender.notify_soon(to_centre)
+        running.push.sender.notify_soon(to_centre)
     return "recorded"
 
 
@@ -149,12 +151,12 @@ async def _request_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    state = request.app.state
-    found = await read_case(state, current, reference)
+    running = haven.of(request)
+    found = await read_case(running, current, reference)
     if found is None:
         return _not_found(request, current)
     await audit(
-        state.db,
+        running.db,
         now=now(request),
         advisor_id=current.advisor.id,
         action="view_request",
@@ -194,7 +196,7 @@ async def act(request: Request, current: Current, form: dict[str, str]) -> Respo
     action = str(request.path_params["action"])
     if not REFERENCE.fullmatch(reference) or action not in ACTIONS:
         return _not_found(request, current)
-    case = await get_case(request.app.state.db, scope_of(current), reference)
+    case = await get_case(haven.of(request).db, scope_of(current), reference)
     if case is None:
         return _not_found(request, current)
     errors = action_errors(request, action, form, case.centre)
@@ -204,7 +206,7 @@ async def act(request: Request, current: Current, form: dict[str, str]) -> Respo
         return await _request_page(
             request, current, reference, status=400, errors=errors, values=values
         )
-    outcome = await record_action(request.app.state, current, case, action, form)
+    outcome = await record_action(haven.of(request), current, case, action, form)
     if outcome == "closed":
         _ = pages(request).gettext(language(request))
         return await _request_page(

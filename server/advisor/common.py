@@ -12,12 +12,14 @@ import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from ..bodies import read_limited
+from .. import haven
+from ..bodies import last_values, parse_form, read_limited
+from ..responses import NO_STORE
 from ..storage.casework import Scope
 from ..storage.records import REFERENCE_ALPHABET
 from ..workdays import BRUSSELS
@@ -26,15 +28,13 @@ from .sessions import CSRF_FIELD, CSRF_HEADER, Current, Sessions, same_origin
 
 MAX_FORM = 16 * 1024
 REFERENCE = re.compile(f"HV-[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}")
-NO_STORE = {"Cache-Control": "no-store"}
 MAX_PAGE = 10_000
 
 Handler = Callable[[Request, Current, dict[str, str]], Awaitable[Response]]
 
 
 def now(request: Request) -> dt.datetime:
-    clock: Callable[[], dt.datetime] = request.app.state.clock
-    return clock()
+    return haven.of(request).clock()
 
 
 def today(request: Request) -> dt.date:
@@ -46,13 +46,11 @@ def language(request: Request) -> str:
 
 
 def pages(request: Request) -> AdvisorPages:
-    value: AdvisorPages = request.app.state.advisor_pages
-    return value
+    return haven.of(request).desk.pages
 
 
 def sessions(request: Request) -> Sessions:
-    value: Sessions = request.app.state.sessions
-    return value
+    return haven.of(request).desk.sessions
 
 
 def scope_of(current: Current) -> Scope:
@@ -96,11 +94,8 @@ async def read_form(request: Request) -> dict[str, str] | None:
     body = await read_limited(request, MAX_FORM)
     if body is None:
         return None
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return {name: values[-1] for name, values in parsed.items()}
+    parsed = parse_form(body, max_fields=50)
+    return None if parsed is None else last_values(parsed)
 
 
 def page_number(value: str | None) -> int | None:
@@ -121,7 +116,7 @@ def guarded(
         async def endpoint(request: Request) -> Response:
             _ = pages(request).gettext(language(request))
             posting = request.method == "POST"
-            if posting and not same_origin(request, request.app.state.settings.base_url):
+            if posting and not same_origin(request, haven.of(request).settings.base_url):
                 message = _("This change was refused: it did not come from this site's own page.")
                 return (
                     json_error(403, "forbidden", message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import haven
 from ..storage.casework import audit, count_audit, read_audit
 from ..validation import CENTRES
 from . import stats as statistics
@@ -20,10 +21,10 @@ async def audit_view(request: Request, current: Current, form: dict[str, str]) -
     if page is None:
         _ = pages(request).gettext(language(request))
         return error_page(request, 400, _("There is no such page number."), current)
-    state = request.app.state
-    await audit(state.db, now=now(request), advisor_id=current.advisor.id, action="view_audit")
-    entries = await read_audit(state.db, limit=AUDIT_PER_PAGE, offset=(page - 1) * AUDIT_PER_PAGE)
-    total = await count_audit(state.db)
+    running = haven.of(request)
+    await audit(running.db, now=now(request), advisor_id=current.advisor.id, action="view_audit")
+    entries = await read_audit(running.db, limit=AUDIT_PER_PAGE, offset=(page - 1) * AUDIT_PER_PAGE)
+    total = await count_audit(running.db)
     return html(
         request,
         "audit.html",
@@ -36,9 +37,9 @@ async def audit_view(request: Request, current: Current, form: dict[str, str]) -
 
 @guarded(coordinator=True)
 async def stats_view(request: Request, current: Current, form: dict[str, str]) -> Response:
-    state = request.app.state
-    report = await statistics.report(state.db, now(request))
-    await audit(state.db, now=now(request), advisor_id=current.advisor.id, action="view_stats")
+    running = haven.of(request)
+    report = await statistics.report(running.db, now(request))
+    await audit(running.db, now=now(request), advisor_id=current.advisor.id, action="view_stats")
     names = {centre: pages(request).centre_name(language(request), centre) for centre in CENTRES}
     return html(
         request,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import haven
 from ..storage.casework import CaseRow, audit, count_cases, list_cases
 from ..validation import CENTRES
 from .common import error_page, guarded, html, language, now, page_number, pages, scope_of
@@ -52,7 +53,7 @@ async def read_inbox(request: Request, current: Current) -> InboxPage | str:
     if isinstance(filters, str):
         return filters
     status, centre, page = filters
-    db = request.app.state.db
+    db = haven.of(request).db
     scope = scope_of(current)
     cases = await list_cases(
         db,
@@ -71,9 +72,9 @@ async def inbox(request: Request, current: Current, form: dict[str, str]) -> Res
     found = await read_inbox(request, current)
     if isinstance(found, str):
         return error_page(request, 400, found, current)
-    state = request.app.state
-    rows = [(case, open_case(state.inbox_key, case)) for case in found.cases]
-    await audit(state.db, now=now(request), advisor_id=current.advisor.id, action="view_inbox")
+    running = haven.of(request)
+    rows = [(case, open_case(running.keys.inbox, case)) for case in found.cases]
+    await audit(running.db, now=now(request), advisor_id=current.advisor.id, action="view_inbox")
     return html(
         request,
         "inbox.html",

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..crypto import create_exclusively
+from ..security.clients import client_address
 from ..security.files import require_private
 from ..storage import Database
 from ..storage.advisors import (
@@ -94,8 +95,7 @@ def may_sign_in(request: Request) -> bool:
     """HTTPS, or plain HTTP between this computer and itself."""
     if is_secure(request):
         return True
-    client = request.client.host if request.client else None
-    return is_loopback(request.url.hostname) and is_loopback(client)
+    return is_loopback(request.url.hostname) and is_loopback(client_address(request))
 
 
 def cookie_name(request: Request, name: str) -> str:

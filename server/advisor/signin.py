@@ -9,10 +9,12 @@ import re
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ..security.ratelimit import client_of
+from .. import haven
+from ..responses import NO_STORE
+from ..security.clients import client_of
 from ..storage.advisors import Advisor, find_advisor, normalise_email, use_totp_step
 from ..storage.casework import audit
-from .common import NO_STORE, error_page, guarded, html, language, now, pages, read_form, sessions
+from .common import error_page, guarded, html, language, now, pages, read_form, sessions
 from .sessions import Current, may_sign_in, same_origin
 from .throttle import Reservation, SignInBudgets
 from .totp import TotpBox, accepted_step
@@ -65,7 +67,7 @@ async def login(request: Request) -> Response:
         if await sessions(request).current(request, now(request)) is not None:
             return RedirectResponse("/advisor/", status_code=303, headers=NO_STORE)
         return _login_form(request)
-    if not same_origin(request, request.app.state.settings.base_url):
+    if not same_origin(request, haven.of(request).settings.base_url):
         return error_page(
             request, 403, _("This sign-in was refused: it did not come from this site's own page.")
         )
@@ -89,8 +91,8 @@ async def login(request: Request) -> Response:
             error=_("Please enter your e-mail address and your password."),
             email=email,
         )
-    state = request.app.state
-    budgets: SignInBudgets = state.login_budgets
+    running = haven.of(request)
+    budgets: SignInBudgets = running.desk.budgets
     account = normalise_email(email)
     # A browser that has signed in to this account before has a budget of its own.
     device = sessions(request).device_of(request, account)
@@ -99,8 +101,8 @@ async def login(request: Request) -> Response:
     reservation = budgets.reserve(account, client_of(request), device)
     if not isinstance(reservation, Reservation):
         return _throttled(request, email, reservation)
-    advisor = await find_advisor(state.db, email)
-    verifier: Verifier = state.verifier
+    advisor = await find_advisor(running.db, email)
+    verifier: Verifier = running.desk.verifier
     try:
         verified = await verifier.verify(advisor.password_hash if advisor else None, password)
     except VerifierBusy:
@@ -111,7 +113,10 @@ async def login(request: Request) -> Response:
         verified = await _second_factor_ok(request, advisor, form.get("code", ""), moment)
     if not verified or advisor is None or not advisor.active:
         await audit(
-            state.db, now=moment, advisor_id=advisor.id if advisor else None, action="login_failed"
+            running.db,
+            now=moment,
+            advisor_id=advisor.id if advisor else None,
+            action="login_failed",
         )
         # The same words whether the e-mail is unknown or the password wrong.
         return _login_form(
@@ -124,21 +129,21 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(_next(form.get("next")), status_code=303, headers=NO_STORE)
     await sessions(request).start(request, response, advisor, moment)
     sessions(request).remember_device(request, response, account)
-    await audit(state.db, now=moment, advisor_id=advisor.id, action="login")
+    await audit(running.db, now=moment, advisor_id=advisor.id, action="login")
     return response
 
 
 async def _second_factor_ok(
     request: Request, advisor: Advisor, code: str, moment: dt.datetime
 ) -> bool:
-    box: TotpBox = request.app.state.totp_box
+    box: TotpBox = haven.of(request).desk.totp
     assert advisor.totp_secret is not None
     secret = box.open(advisor.totp_secret, advisor.email)
     if secret is None:
         return False
     step = accepted_step(secret, code, moment, advisor.totp_last_step)
     # The database has the last word: two sign-ins racing with one code, one wins.
-    return step is not None and await use_totp_step(request.app.state.db, advisor.id, step)
+    return step is not None and await use_totp_step(haven.of(request).db, advisor.id, step)
 
 
 def _throttled(request: Request, email: str, wait: float) -> Response:
@@ -168,5 +173,5 @@ async def logout(request: Request, current: Current, form: dict[str, str]) -> Re
     moment = now(request)
     response = RedirectResponse("/advisor/login?bye=1", status_code=303, headers=NO_STORE)
     await sessions(request).end(request, response, moment)
-    await audit(request.app.state.db, now=moment, advisor_id=current.advisor.id, action="logout")
+    await audit(haven.of(request).db, now=moment, advisor_id=current.advisor.id, action="logout")
     return response

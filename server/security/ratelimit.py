@@ -7,54 +7,25 @@ today's. Each client gets a fixed window that opens with its first counted
 request; expired windows are pruned as new ones open, and the number of
 clients tracked at once is capped, so memory stays bounded under a flood.
 
-A client is an IPv4 address, or an IPv6 /64: one household, phone or server
-is usually given a whole /64, and counting each of its 2**64 addresses on its
-own would let it change address and start afresh at every request.
+A client is what :func:`server.security.clients.client_key` makes of an
+address: an IPv4 address, or an IPv6 /64.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.requests import HTTPConnection
-
 ROTATE_SECONDS = 24 * 60 * 60
 # About 100 bytes each: a flood from 100,000 addresses costs ~10 MB at most.
 MAX_CLIENTS = 100_000
 # Requests without a known address (a Unix socket, a test) share one bucket.
 UNKNOWN_CLIENT = "unknown"
-
-
-def client_key(address: str | None) -> str | None:
-    """The client an address is counted as: itself for IPv4, its /64 for IPv6.
-
-    An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``, from a dual-stack
-    socket) is the IPv4 client it maps; anything that is not an address (no
-    address, a test client's name) is passed through as it is.
-    """
-    if address is None:
-        return None
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
-    return str(parsed)
-
-
-def client_of(connection: HTTPConnection) -> str | None:
-    """The client a request is counted as by every rate limit and sign-in budget."""
-    return client_key(connection.client.host if connection.client else None)
 
 
 @dataclass

@@ -1,0 +1,103 @@
+"""The application object: everything a running Haven holds, typed, reached one way.
+
+``create_app`` builds one :class:`Haven` and keeps it on the Starlette app;
+every view reaches it with :func:`of`. Nothing else is kept on ``app.state``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection
+
+# Types only: every module may import this one without an import cycle.
+if TYPE_CHECKING:
+    from .advisor.render import AdvisorPages
+    from .advisor.sessions import Sessions
+    from .advisor.throttle import SignInBudgets
+    from .advisor.totp import TotpBox
+    from .advisor.verifier import Verifier
+    from .crypto import InboxKey
+    from .intake import Intake
+    from .push import PushSender, VapidKey
+    from .push_services import PushServices
+    from .responses import Representation
+    from .settings import Settings
+    from .site import Site
+    from .storage import Database
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Keys:
+    """The keys of the data directory, and what is derived from them."""
+
+    # Help requests are sealed to it; only the advisors' side opens them.
+    inbox: InboxKey
+    # The keys an envelope may be sealed to (key rotation will make it several).
+    kids: frozenset[str]
+    # Keys the no-JavaScript form's idempotency hash (forms.py).
+    form: bytes
+
+
+@dataclass
+class Files:
+    """What is rendered once at start and served as it is, by address."""
+
+    static: Mapping[str, Representation]
+    disguises: Mapping[str, Representation]
+    manifest: Representation
+    service_worker: Representation
+    # The service worker's precache list: its version, shared and per-language files.
+    precache: Mapping[str, object]
+    inbox_key: Representation
+    openapi: Representation
+    # The dashboard's own files, never precached with the public pages.
+    advisor: Mapping[str, Representation]
+
+
+@dataclass
+class Desk:
+    """The advisors' side: who is signed in, and what guards signing in."""
+
+    pages: AdvisorPages
+    sessions: Sessions
+    totp: TotpBox
+    budgets: SignInBudgets
+    verifier: Verifier
+
+
+@dataclass
+class Push:
+    """Content-free pushes to advisors' browsers."""
+
+    key: VapidKey
+    services: PushServices
+    sender: PushSender
+
+
+@dataclass
+class Haven:
+    settings: Settings
+    site: Site
+    db: Database
+    intake: Intake
+    keys: Keys
+    files: Files
+    desk: Desk
+    push: Push
+    # The advisors' side's clock; the intake keeps its own (Intake.clock).
+    clock: Callable[[], dt.datetime] = utc_now
+
+
+def of(connection: HTTPConnection) -> Haven:
+    """The Haven that serves this request."""
+    haven = connection.app.state.haven
+    assert isinstance(haven, Haven)
+    return haven
