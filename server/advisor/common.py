@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from ..bodies import read_limited
 from ..storage.casework import Scope
-from ..storage.records import REFERENCE_ALPHABET
+from ..storage.requests import REFERENCE_ALPHABET
 from ..workdays import BRUSSELS
 from .render import AdvisorPages, advisor_language
 from .sessions import CSRF_FIELD, CSRF_HEADER, Current, Sessions, same_origin
