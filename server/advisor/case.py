@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..crypto import seal_note
+from ..storage.audit import audit
 from ..storage.casework import (
     OUTCOMES,
     CaseClosed,
     CaseRow,
     Event,
-    audit,
     events_of,
     get_case,
     record_event,
