@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from ..bodies import parse_json, read_limited
 from ..push_services import PushServices
 from ..storage.audit import audit
-from ..storage.casework import CaseRow
+from ..storage.cases import CaseRow
 from ..storage.subscriptions import remove_subscription, save_subscription
 from .case import read_case
 from .common import NO_STORE, guarded, json_error, language, now, pages

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ..crypto import seal_note
 from ..storage.audit import audit
-from ..storage.casework import (
+from ..storage.cases import (
     OUTCOMES,
     CaseClosed,
     CaseRow,

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..bodies import read_limited
-from ..storage.casework import Scope
+from ..storage.cases import Scope
 from ..storage.requests import REFERENCE_ALPHABET
 from ..workdays import BRUSSELS
 from .render import AdvisorPages, advisor_language

@@ -1,4 +1,4 @@
-"""What advisors read and change: the inbox and a request's history.
+"""Cases as advisors read and change them: the inbox, one request, its events.
 
 Every query that touches a request takes a :class:`Scope` and filters by it in
 SQL. An advisor's scope is their centre; a coordinator's is every centre. A
