@@ -181,14 +181,16 @@ async def record_event(
     The change and its event are one transaction. Raises CaseClosed for a
     closed request.
     """
+    in_scope = and_(scope.clause(), help_requests.c.reference == reference)
     async with db.engine.begin() as connection:
-        row = (
-            await connection.execute(
-                select(*_CASE_COLUMNS).where(
-                    and_(scope.clause(), help_requests.c.reference == reference)
-                )
-            )
-        ).first()
+        # A write that changes nothing, to hold the row (SQLite: the database)
+        # before it is read: two actions at once are then taken one after the
+        # other, and a request closed meanwhile is seen closed. A plain read
+        # first would let a contact written after a close reopen the request.
+        await connection.execute(
+            update(help_requests).where(in_scope).values(status=help_requests.c.status)
+        )
+        row = (await connection.execute(select(*_CASE_COLUMNS).where(in_scope))).first()
         if row is None:
             return None
         case = _case(row)
