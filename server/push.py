@@ -34,7 +34,7 @@ from .crypto import create_exclusively
 from .push_services import PushServices, is_public_address, origin_of
 from .security.files import require_private
 from .storage import Database, StoredRequest
-from .storage.casework import Subscription, delete_subscription, subscriptions_for
+from .storage.subscriptions import Subscription, delete_subscription, subscriptions_for
 
 logger = logging.getLogger("haven.push")
 

@@ -9,7 +9,7 @@ import sqlite3
 from advisors import COORDINATOR, PAGASA, PAYOKE, SURYA, Desk
 from helpers import wait_for
 
-from server.storage.casework import Scope, list_cases
+from server.storage.cases import Scope, list_cases
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

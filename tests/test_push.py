@@ -13,7 +13,7 @@ from advisors import COORDINATOR, PAGASA, PAYOKE, SURYA, Desk, staffed_desk
 from helpers import wait_for
 from pushservice import FakePushService, Subscriber, b64encode, verify_vapid
 
-from server.storage.casework import count_subscriptions
+from server.storage.subscriptions import count_subscriptions
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest_asyncio
 from conftest import make_settings
 from sqlalchemy import inspect, text
 
-from server.storage import Database, count_requests, find_request, records, store_request
-from server.storage.records import REFERENCE_ALPHABET
+from server.storage import Database, count_requests, find_request, requests, store_request
+from server.storage.requests import REFERENCE_ALPHABET
 
 RECEIVED = dt.datetime(2026, 11, 27, 22, 30, tzinfo=dt.UTC)  # 23:30 on a Friday in Brussels
 
@@ -157,7 +157,7 @@ async def test_a_taken_reference_is_drawn_again(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     draws = iter(["HV-AAAA-AAAA", "HV-AAAA-AAAA", "HV-BBBB-BBBB"])
-    monkeypatch.setattr(records, "new_reference", lambda: next(draws))
+    monkeypatch.setattr(requests, "new_reference", lambda: next(draws))
     first = await store(db, "collide-key-000001")
     second = await store(db, "collide-key-000002")
     assert (first.reference, second.reference) == ("HV-AAAA-AAAA", "HV-BBBB-BBBB")

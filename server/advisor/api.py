@@ -20,7 +20,9 @@ from .. import haven
 from ..bodies import parse_json, read_limited
 from ..push_services import PushServices
 from ..responses import NO_STORE
-from ..storage.casework import CaseRow, audit, remove_subscription, save_subscription
+from ..storage.audit import audit
+from ..storage.cases import CaseRow
+from ..storage.subscriptions import remove_subscription, save_subscription
 from .case import read_case
 from .common import guarded, json_error, language, now, pages
 from .inbox import read_inbox

@@ -14,12 +14,12 @@ from .. import haven
 from ..crypto import seal_note
 from ..haven import Haven
 from ..responses import NO_STORE
-from ..storage.casework import (
+from ..storage.audit import audit
+from ..storage.cases import (
     OUTCOMES,
     CaseClosed,
     CaseRow,
     Event,
-    audit,
     events_of,
     get_case,
     record_event,

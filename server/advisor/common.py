@@ -20,8 +20,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from .. import haven
 from ..bodies import last_values, parse_form, read_limited
 from ..responses import NO_STORE
-from ..storage.casework import Scope
-from ..storage.records import REFERENCE_ALPHABET
+from ..storage.cases import Scope
+from ..storage.requests import REFERENCE_ALPHABET
 from ..workdays import BRUSSELS
 from .render import AdvisorPages, advisor_language
 from .sessions import CSRF_FIELD, CSRF_HEADER, Current, Sessions, same_origin

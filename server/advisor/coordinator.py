@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import haven
-from ..storage.casework import audit, count_audit, read_audit
+from ..storage.audit import audit, count_audit, read_audit
 from ..validation import CENTRES
 from . import stats as statistics
 from .common import error_page, guarded, html, language, now, page_number, pages

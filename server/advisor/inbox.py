@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import haven
-from ..storage.casework import CaseRow, audit, count_cases, list_cases
+from ..storage.audit import audit
+from ..storage.cases import CaseRow, count_cases, list_cases
 from ..validation import CENTRES
 from .common import error_page, guarded, html, language, now, page_number, pages, scope_of
 from .opening import open_case

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..crypto import InboxKey
-from ..storage.casework import CaseRow
+from ..storage.cases import CaseRow
 
 logger = logging.getLogger("haven.advisor")
 

@@ -13,7 +13,7 @@ from .. import haven
 from ..responses import NO_STORE
 from ..security.clients import client_of
 from ..storage.advisors import Advisor, find_advisor, normalise_email, use_totp_step
-from ..storage.casework import audit
+from ..storage.audit import audit
 from .common import error_page, guarded, html, language, now, pages, read_form, sessions
 from .sessions import Current, may_sign_in, same_origin
 from .throttle import Reservation, SignInBudgets

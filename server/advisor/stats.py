@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from ..i18n import LANGUAGES
 from ..storage import Database
-from ..storage.casework import Scope, timings_since
+from ..storage.cases import Scope, timings_since
 from ..validation import CENTRES
 from ..workdays import BRUSSELS
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .database import Database
-from .queries import count_requests, find_request, store_request
-from .records import StoredRequest
+from .requests import StoredRequest, count_requests, find_request, store_request
 
 __all__ = ["Database", "StoredRequest", "count_requests", "find_request", "store_request"]

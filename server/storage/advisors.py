@@ -1,4 +1,9 @@
-"""Advisor accounts and their server-side sessions."""
+"""Advisor accounts and their server-side sessions.
+
+The two share a module because they change together: a new password, a new
+second factor or a disabled account ends the account's sessions in the same
+transaction.
+"""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .records import NewRequest, StoredRequest, insert_all
+from .requests import NewRequest, StoredRequest, insert_all
 
 logger = logging.getLogger("haven.storage")
 

@@ -1,4 +1,4 @@
-"""Help request rows: what goes in, what comes back, and the one insert.
+"""Help requests as the intake stores them: the rows, the one insert, the look-ups.
 
 A replay is recognised by the database, not by a lookup first: the insert
 does nothing when the idempotency hash is already there (a unique
@@ -13,13 +13,18 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..workdays import contact_by
 from .schema import help_requests
+
+if TYPE_CHECKING:
+    # The database's writer calls insert_all: importing it here would be a cycle.
+    from .database import Database
 
 # No 0/O, 1/I/L or U: a reference is read out over the phone and typed in again.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -144,3 +149,41 @@ async def find_by_hash(connection: AsyncConnection, key_hash: str) -> StoredRequ
     query = select(*_RETURNED).where(help_requests.c.idempotency_hash == key_hash)
     row = (await connection.execute(query)).first()
     return None if row is None else _stored(row, created=False)
+
+
+async def store_request(
+    db: Database,
+    *,
+    idempotency_key: str,
+    centre: str,
+    language: str,
+    envelope: bytes,
+    envelope_version: int,
+    received_at: dt.datetime,
+) -> StoredRequest:
+    """Store a sealed request once per idempotency key, durably, before returning.
+
+    A replay returns the row of the first delivery, with ``created=False``.
+    """
+    new = NewRequest(
+        idempotency_hash=idempotency_hash(idempotency_key),
+        centre=centre,
+        language=language,
+        envelope=envelope,
+        envelope_version=envelope_version,
+        received_at=received_at,
+        due_on=contact_by(received_at),
+    )
+    return await db.writer.submit(new)
+
+
+async def find_request(db: Database, idempotency_key: str) -> StoredRequest | None:
+    """The request stored under this key, if any (``created=False``)."""
+    async with db.engine.connect() as connection:
+        return await find_by_hash(connection, idempotency_hash(idempotency_key))
+
+
+async def count_requests(db: Database) -> int:
+    async with db.engine.connect() as connection:
+        count = await connection.scalar(select(func.count()).select_from(help_requests))
+    return int(count or 0)

@@ -1,4 +1,4 @@
-"""What advisors read and change: the inbox, a request's history, the audit log.
+"""Cases as advisors read and change them: the inbox, one request, its events.
 
 Every query that touches a request takes a :class:`Scope` and filters by it in
 SQL. An advisor's scope is their centre; a coordinator's is every centre. A
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, insert, select, true, update
 
 from .database import Database
-from .schema import advisors, audit_log, help_requests, push_subscriptions, request_events
+from .schema import advisors, help_requests, request_events
 
 STATUSES = ("new", "contacted", "closed")
 OPEN_STATUSES = ("new", "contacted")
@@ -59,24 +59,6 @@ class Event:
     to_centre: str | None
     outcome: str | None
     note: bytes | None
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    at: dt.datetime
-    advisor_email: str | None
-    action: str
-    request_reference: str | None
-    detail: str | None
-
-
-@dataclass(frozen=True)
-class Subscription:
-    id: int
-    advisor_id: int
-    endpoint: str
-    p256dh: str
-    auth: str
 
 
 class CaseClosed(Exception):
@@ -199,14 +181,16 @@ async def record_event(
     The change and its event are one transaction. Raises CaseClosed for a
     closed request.
     """
+    in_scope = and_(scope.clause(), help_requests.c.reference == reference)
     async with db.engine.begin() as connection:
-        row = (
-            await connection.execute(
-                select(*_CASE_COLUMNS).where(
-                    and_(scope.clause(), help_requests.c.reference == reference)
-                )
-            )
-        ).first()
+        # A write that changes nothing, to hold the row (SQLite: the database)
+        # before it is read: two actions at once are then taken one after the
+        # other, and a request closed meanwhile is seen closed. A plain read
+        # first would let a contact written after a close reopen the request.
+        await connection.execute(
+            update(help_requests).where(in_scope).values(status=help_requests.c.status)
+        )
+        row = (await connection.execute(select(*_CASE_COLUMNS).where(in_scope))).first()
         if row is None:
             return None
         case = _case(row)
@@ -259,163 +243,3 @@ async def timings_since(
     ).where(and_(scope.clause(), help_requests.c.received_at >= since))
     async with db.engine.connect() as connection:
         return [tuple(row) for row in await connection.execute(query)]
-
-
-# --- the audit log -------------------------------------------------------------
-
-
-async def audit(
-    db: Database,
-    *,
-    now: dt.datetime,
-    advisor_id: int | None,
-    action: str,
-    reference: str | None = None,
-    detail: str | None = None,
-) -> None:
-    async with db.engine.begin() as connection:
-        await connection.execute(
-            insert(audit_log).values(
-                at=now,
-                advisor_id=advisor_id,
-                action=action,
-                request_reference=reference,
-                detail=detail,
-            )
-        )
-
-
-async def read_audit(db: Database, *, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-    query = (
-        select(
-            audit_log.c.at,
-            advisors.c.email,
-            audit_log.c.action,
-            audit_log.c.request_reference,
-            audit_log.c.detail,
-        )
-        .outerjoin(advisors, advisors.c.id == audit_log.c.advisor_id)
-        .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    async with db.engine.connect() as connection:
-        return [AuditEntry(*row) for row in await connection.execute(query)]
-
-
-async def count_audit(db: Database) -> int:
-    async with db.engine.connect() as connection:
-        return int(await connection.scalar(select(func.count()).select_from(audit_log)) or 0)
-
-
-# --- push subscriptions --------------------------------------------------------
-
-
-# Each subscription is one POST per new request: a cap keeps one account from
-# making a single request fan out to hundreds of them.
-MAX_SUBSCRIPTIONS_PER_ADVISOR = 10
-_NEWEST_FIRST = (push_subscriptions.c.created_at.desc(), push_subscriptions.c.id.desc())
-
-
-async def save_subscription(
-    db: Database, *, advisor_id: int, endpoint: str, p256dh: str, auth: str, now: dt.datetime
-) -> None:
-    """Keep a device's subscription; the same endpoint again replaces the old one.
-
-    An advisor keeps at most :data:`MAX_SUBSCRIPTIONS_PER_ADVISOR`; a new one
-    replaces the oldest.
-    """
-    async with db.engine.begin() as connection:
-        # Holds two sign-ins of one advisor subscribing at once to the cap
-        # (PostgreSQL; SQLite writes one transaction at a time anyway).
-        await connection.execute(
-            select(advisors.c.id).where(advisors.c.id == advisor_id).with_for_update()
-        )
-        await connection.execute(
-            push_subscriptions.delete().where(push_subscriptions.c.endpoint == endpoint)
-        )
-        kept = (
-            select(push_subscriptions.c.id)
-            .where(push_subscriptions.c.advisor_id == advisor_id)
-            .order_by(*_NEWEST_FIRST)
-            .limit(MAX_SUBSCRIPTIONS_PER_ADVISOR - 1)
-        )
-        await connection.execute(
-            push_subscriptions.delete().where(
-                and_(
-                    push_subscriptions.c.advisor_id == advisor_id,
-                    push_subscriptions.c.id.not_in(kept.scalar_subquery()),
-                )
-            )
-        )
-        await connection.execute(
-            insert(push_subscriptions).values(
-                advisor_id=advisor_id, endpoint=endpoint, p256dh=p256dh, auth=auth, created_at=now
-            )
-        )
-
-
-async def remove_subscription(db: Database, *, advisor_id: int, endpoint: str) -> bool:
-    async with db.engine.begin() as connection:
-        result = await connection.execute(
-            push_subscriptions.delete().where(
-                and_(
-                    push_subscriptions.c.endpoint == endpoint,
-                    push_subscriptions.c.advisor_id == advisor_id,
-                )
-            )
-        )
-    return bool(result.rowcount)
-
-
-async def delete_subscription(db: Database, subscription_id: int) -> None:
-    async with db.engine.begin() as connection:
-        await connection.execute(
-            push_subscriptions.delete().where(push_subscriptions.c.id == subscription_id)
-        )
-
-
-async def subscriptions_for(db: Database, centre: str) -> list[Subscription]:
-    """The devices to tell about something new for ``centre``.
-
-    The centre's active advisors; for the "I don't know" queue, the
-    coordinators, who route it. Each advisor's newest
-    :data:`MAX_SUBSCRIPTIONS_PER_ADVISOR` only, also when more were stored
-    before there was a cap.
-    """
-    who = advisors.c.coordinator.is_(True) if centre == "unknown" else advisors.c.centre == centre
-    ranked = select(
-        push_subscriptions.c.id,
-        func.row_number()
-        .over(partition_by=push_subscriptions.c.advisor_id, order_by=_NEWEST_FIRST)
-        .label("rank"),
-    ).subquery()
-    query = (
-        select(
-            push_subscriptions.c.id,
-            push_subscriptions.c.advisor_id,
-            push_subscriptions.c.endpoint,
-            push_subscriptions.c.p256dh,
-            push_subscriptions.c.auth,
-        )
-        .join(advisors, advisors.c.id == push_subscriptions.c.advisor_id)
-        .join(ranked, ranked.c.id == push_subscriptions.c.id)
-        .where(
-            and_(
-                who,
-                advisors.c.disabled_at.is_(None),
-                ranked.c.rank <= MAX_SUBSCRIPTIONS_PER_ADVISOR,
-            )
-        )
-        .order_by(push_subscriptions.c.id)
-    )
-    async with db.engine.connect() as connection:
-        return [Subscription(*row) for row in await connection.execute(query)]
-
-
-async def count_subscriptions(db: Database, advisor_id: int | None = None) -> int:
-    query = select(func.count()).select_from(push_subscriptions)
-    if advisor_id is not None:
-        query = query.where(push_subscriptions.c.advisor_id == advisor_id)
-    async with db.engine.connect() as connection:
-        return int(await connection.scalar(query) or 0)
