@@ -26,6 +26,7 @@ from .content import load_content
 from .crypto import InboxKey
 from .exact import ExactPathsMiddleware
 from .intake import Intake
+from .pages_table import PAGES, TEXTS_PATH
 from .push import PushSender, VapidKey
 from .push_services import PushServices
 from .responses import Representation
@@ -33,7 +34,7 @@ from .security.files import private_directory, private_umask
 from .security.headers import SecurityHeadersMiddleware
 from .security.ratelimit import RateLimiter
 from .settings import Settings
-from .site import OFFLINE_PATH, TEXTS_PATH, Site
+from .site import Site
 from .storage import Database
 
 
@@ -115,13 +116,15 @@ def routes() -> list[Route]:
         ),
         Route("/install", pages.install_root, name="install_root"),
         Route("/{lang}", pages.language_root, name="language_root"),
-        Route("/{lang}/", pages.page, name="home"),
-        Route(
-            "/{lang}/p/7", pages.page_or_help_request, methods=["GET", "HEAD", "POST"], name="help"
+        *(
+            Route(
+                f"/{{lang}}/{entry.path}",
+                pages.VIEWS[entry.view],
+                methods=list(entry.view.methods),
+                name=entry.key,
+            )
+            for entry in PAGES
         ),
-        Route("/{lang}/p/{number:int}", pages.page, name="page"),
-        Route("/{lang}/q", pages.check, methods=["GET", "POST"], name="check"),
-        Route(f"/{{lang}}/{OFFLINE_PATH}", pages.page, name="offline"),
         Route(f"/{{lang}}/{TEXTS_PATH}", pages.page, name="texts"),
     ]
 

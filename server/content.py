@@ -19,23 +19,11 @@ from markupsafe import Markup
 
 from .bundle import CONTENT_DIR
 from .i18n import LANGUAGES
+from .pages_table import PAGES, page_url
 
-# The pages, their neutral addresses (relative to /<lang>/) and the sections
-# the templates attach pictures or layout to. Titles and addresses never
-# carry a sensitive word: the browser's history list shows them.
-PAGE_PATHS: dict[str, str] = {
-    "home": "",
-    "forms": "p/1",
-    "steps": "p/2",
-    "centres": "p/3",
-    "rights": "p/4",
-    "find": "p/5",
-    "safety": "p/6",
-    "help": "p/7",
-    "privacy": "p/8",
-    "install": "p/9",
-    "check": "q",
-}
+# The pages written in content/<lang>/<key>.md, by key, with their addresses
+# relative to /<lang>/ (server/pages_table.py holds the table).
+PAGE_PATHS: dict[str, str] = {entry.key: entry.path for entry in PAGES if entry.content}
 
 _SECTION = re.compile(r"^## +(?P<heading>.+?) *\{#(?P<id>[a-z0-9-]+)\} *$")
 _FRONT_MATTER = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n(?P<body>.*)\Z", re.S)
@@ -107,10 +95,6 @@ class Content:
 def tel_uri(number: str) -> str:
     digits = re.sub(r"[^\d+]", "", number)
     return f"tel:{digits}"
-
-
-def page_url(lang: str, key: str) -> str:
-    return f"/{lang}/{PAGE_PATHS[key]}"
 
 
 def _markdown() -> MarkdownIt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
@@ -10,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .bodies import MAX_BODY, read_limited
-from .content import page_url
 from .crypto import seal
 from .forms import form_idempotency_key, form_nonce, set_form_nonce
 from .i18n import LANGUAGES, negotiate
 from .intake import UNAVAILABLE_RETRY_SECONDS, Accepted, Intake, Limited, Replayed
+from .pages_table import View, page_url
 from .security.ratelimit import client_of
 from .site import Site
 from .validation import FIELDS, validate
@@ -99,6 +100,14 @@ async def check(request: Request) -> Response:
     yes = sum(answers.values())
     result = "result-likely" if yes >= current.content.threshold else "result-unlikely"
     return HTMLResponse(current.render_check(code, result), headers=NO_STORE)
+
+
+# The view answering each kind of page of the table (server/pages_table.py).
+VIEWS: dict[View, Callable[[Request], Awaitable[Response]]] = {
+    View.PAGE: page,
+    View.HELP: page_or_help_request,
+    View.CHECK: check,
+}
 
 
 async def help_request(request: Request) -> Response:
