@@ -35,6 +35,7 @@ from .security.headers import SecurityHeadersMiddleware
 from .security.ratelimit import RateLimiter
 from .settings import Settings
 from .site import Site
+from .sitemap import ROBOTS_URL, SITEMAP_URL
 from .storage import Database
 
 
@@ -104,6 +105,8 @@ def routes() -> list[Route]:
         Route("/advisor", advisor_root, name="advisor_root"),
         Route("/", pages.root, name="root"),
         Route("/healthz", pages.healthz, name="healthz"),
+        Route(SITEMAP_URL, pages.page, name="sitemap"),
+        Route(ROBOTS_URL, pages.page, name="robots"),
         Route(assets.SERVICE_WORKER_URL, stored("service_worker"), name="service_worker"),
         Route(assets.MANIFEST_URL, stored("manifest"), name="manifest"),
         Route("/api/inbox-key", stored("inbox_key_document"), name="api_inbox_key"),

@@ -2,10 +2,10 @@
 
 Everything that lists the pages reads it: the routes (server/app.py), the
 renderer (server/site.py), the content loader and its ``page:`` links
-(server/content.py) and the precache list (server/assets.py). Addresses and
-titles never carry a sensitive word: the browser's history list shows them
-(docs/decisions/0001). Page numbers never change: installed copies and
-bookmarks keep them.
+(server/content.py), the precache list (server/assets.py) and the sitemap
+(server/sitemap.py). Addresses and titles never carry a sensitive word: the
+browser's history list shows them (docs/decisions/0001). Page numbers never
+change: installed copies and bookmarks keep them.
 
 This module imports nothing of Haven's, so that every other module can read it.
 """

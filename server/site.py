@@ -25,6 +25,7 @@ from .i18n import LANGUAGES, Language, translations
 from .pages_table import PAGE, PAGES, PageEntry, View, page_url, texts_url
 from .responses import Representation
 from .settings import Settings
+from .sitemap import ROBOTS_URL, SITEMAP_URL, origin, robots, sitemap
 from .validation import FIELDS, RULES, messages
 
 HTML = "text/html; charset=utf-8"
@@ -156,11 +157,16 @@ class Site:
         self.content = content
         self.pictograms = load_pictograms()
         self._environments = {code: _environment(code) for code in LANGUAGES}
+        # Every address of the public site, prerendered: each language's pages
+        # and scripts' strings, then what search engines read.
         self.pages: dict[str, Representation] = {}
         for code in LANGUAGES:
             for entry in PAGES:
                 self.pages[entry.url(code)] = self._render_page(code, entry)
             self.pages[texts_url(code)] = self._render_texts(code)
+        base = origin(settings)
+        self.pages[SITEMAP_URL] = sitemap(base, LANGUAGES)
+        self.pages[ROBOTS_URL] = robots(base)
 
     def gettext(self, code: str) -> Callable[[str], str]:
         return translations(code).gettext

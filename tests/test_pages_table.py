@@ -1,7 +1,8 @@
 """The page table is the one list of pages: the routes, the rendered pages, the
-precache list and the content all agree with it."""
+precache list, the content and the sitemap all agree with it."""
 
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -13,6 +14,7 @@ from server.i18n import LANGUAGES
 from server.pages_table import PAGE, PAGES, TEXTS_PATH, View, language_urls, page_url
 
 ROOT = Path(__file__).resolve().parent.parent
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 def language_routes(app) -> dict[str, Route]:  # type: ignore[no-untyped-def]
@@ -78,6 +80,9 @@ def test_every_page_is_rendered_and_precached(app_session, client) -> None:  # t
             assert url in pages, url
         assert [url for url, _ in precache["languages"][lang]] == language_urls(lang)
     assert precache["offline"] == PAGE["offline"].path
+    stored = {url for entries in precache["languages"].values() for url, _ in entries}
+    stored |= {url for url, _ in precache["shared"]}
+    assert "/sitemap.xml" not in stored and "/robots.txt" not in stored
 
 
 def test_the_content_is_read_for_each_table_page(app_session) -> None:  # type: ignore[no-untyped-def]
@@ -88,6 +93,15 @@ def test_the_content_is_read_for_each_table_page(app_session) -> None:  # type: 
         for key in PAGE_PATHS:
             assert (ROOT / "content" / lang / f"{key}.md").exists()
     assert not (ROOT / "content" / "en" / "offline.md").exists()
+
+
+def test_the_sitemap_lists_every_content_page_in_every_language(client) -> None:  # type: ignore[no-untyped-def]
+    root = ET.fromstring(client.get("/sitemap.xml").content)
+    listed = {loc.text for loc in root.iter(f"{SITEMAP}loc")}
+    origin = "http://127.0.0.1:8000"
+    assert listed == {
+        origin + entry.url(lang) for entry in PAGES if entry.content for lang in LANGUAGES
+    }
 
 
 def test_the_navigation_follows_the_table(client) -> None:  # type: ignore[no-untyped-def]
