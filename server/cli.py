@@ -18,13 +18,13 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from . import __version__, logs
-from .content import ContentError
+from .content import ContentError, content_ids
 from .crypto import InboxKey, InboxKeyError
 from .security.files import KeyFileError, private_directory, private_umask
 from .settings import Settings
 
 T = TypeVar("T")
-ADVISOR_CENTRES = ("pag-asa", "payoke", "surya")
+ADVISOR_CENTRES = content_ids().centres
 EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}")
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -174,11 +177,37 @@ def _load_yaml(path: Path) -> Any:
         raise ContentError(f"{path}: not valid YAML: {error}") from error
 
 
+@dataclass(frozen=True)
+class ContentIds:
+    """The centre and question ids, which only content/ spells out."""
+
+    centres: tuple[str, ...]  # in the order of centres.yaml
+    regions: Mapping[str, str]  # each centre's region, by centre id
+    questions: tuple[str, ...]  # in the order of questions.yaml
+
+
+@cache
+def content_ids(content_dir: Path = CONTENT_DIR) -> ContentIds:
+    """The ids alone, read once: the help form's rules need them when imported."""
+    centres_path, questions_path = content_dir / "centres.yaml", content_dir / "questions.yaml"
+    try:
+        centres = {
+            str(item["id"]): str(item["region"]) for item in _load_yaml(centres_path)["centres"]
+        }
+    except (KeyError, TypeError) as error:
+        raise ContentError(f"{centres_path}: missing or malformed field {error}") from error
+    try:
+        questions = tuple(str(qid) for qid in _load_yaml(questions_path)["questions"])
+    except (KeyError, TypeError) as error:
+        raise ContentError(f"{questions_path}: missing or malformed field {error}") from error
+    return ContentIds(tuple(centres), MappingProxyType(centres), questions)
+
+
 def _load_questions(
     content_dir: Path,
 ) -> tuple[int, dict[str, tuple[tuple[str, str], ...]]]:
     spec = _load_yaml(content_dir / "questions.yaml")
-    ids = list(spec["questions"])
+    ids = content_ids(content_dir).questions
     result: dict[str, tuple[tuple[str, str], ...]] = {}
     for lang in LANGUAGES:
         path = content_dir / lang / "questions.yaml"

@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 from starlette.routing import Route
 from test_assets import precache_of
 
-from server.content import PAGE_PATHS
+from server.content import PAGE_PATHS, content_ids
 from server.i18n import LANGUAGES
 from server.pages_table import PAGE, PAGES, TEXTS_PATH, View, language_urls, page_url
 
@@ -137,5 +137,19 @@ def test_page_addresses_are_written_only_in_the_table() -> None:
         for folder in ("server", "pwa", "service_worker")
         for path, line in code_lines(folder, ".py", ".js", ".html")
         if addresses.search(line)
+    ]
+    assert found == []
+
+
+def test_centre_and_question_ids_are_written_only_in_the_content() -> None:
+    ids = content_ids()
+    quoted = re.compile(
+        "|".join(rf"['\"`]{re.escape(name)}['\"`]" for name in (*ids.centres, *ids.questions))
+    )
+    found = [
+        (str(path), line.strip())
+        for folder in ("server", "pwa", "service_worker")
+        for path, line in code_lines(folder, ".py", ".js", ".html")
+        if quoted.search(line)
     ]
     assert found == []
