@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
-from .content import PAGE_PATHS, page_url
 from .i18n import ALIASES, LANGUAGES, NO_FALLBACK, translations
+from .pages_table import OFFLINE_PATH, language_urls
 from .responses import Representation, content_hash
-from .site import JAVASCRIPT, OFFLINE_PATH, texts_url
+from .site import JAVASCRIPT
 
 THEME_COLOUR = "#0b6e69"
 BACKGROUND_COLOUR = "#fbfaf7"
@@ -244,14 +244,6 @@ def manifest() -> Representation:
     return Representation(body, "application/manifest+json")
 
 
-def language_urls(code: str) -> list[str]:
-    return [
-        *(page_url(code, key) for key in PAGE_PATHS),
-        f"/{code}/{OFFLINE_PATH}",
-        texts_url(code),
-    ]
-
-
 def precache_list(
     shared: Mapping[str, Representation], pages: Mapping[str, Representation]
 ) -> dict[str, object]:
@@ -261,7 +253,13 @@ def precache_list(
     shared_entries = entries(sorted(url for url in shared if url not in NOT_PRECACHED), shared)
     languages = {code: entries(language_urls(code), pages) for code in LANGUAGES}
     version = content_hash(json.dumps([shared_entries, languages], sort_keys=True).encode())
-    return {"version": version, "shared": shared_entries, "languages": languages}
+    # "offline": the address, after /<lang>/, of the page shown for one never stored.
+    return {
+        "version": version,
+        "shared": shared_entries,
+        "languages": languages,
+        "offline": OFFLINE_PATH,
+    }
 
 
 # The worker's scripts, in the order they are joined into /sw.js.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import re
 import resource
@@ -17,13 +18,13 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from . import __version__, logs
-from .content import ContentError
+from .content import ContentError, content_ids
 from .crypto import InboxKey, InboxKeyError
 from .security.files import KeyFileError, private_directory, private_umask
 from .settings import Settings
 
 T = TypeVar("T")
-ADVISOR_CENTRES = ("pag-asa", "payoke", "surya")
+ADVISOR_CENTRES = content_ids().centres
 EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}")
 
 
@@ -61,22 +62,28 @@ def serve(host: str | None, port: int | None) -> None:
     from .app import create_app
     from .push import PushKeyError
 
-    try:
-        app = create_app(settings)
-    except ContentError as error:
-        raise click.ClickException(f"content: {error}") from error
-    except (InboxKeyError, PushKeyError, KeyFileError) as error:
-        raise click.ClickException(f"key: {error}") from error
-    except ValueError as error:
-        raise click.ClickException(f"configuration: {error}") from error
-    except OSError as error:
-        raise click.ClickException(f"data directory {settings.data_dir}: {error}") from error
-
+    # Bound first, so that the app knows the address it serves (the sitemap's,
+    # without HAVEN_BASE_URL), even when port 0 picks one.
     try:
         sock = listen(host, port)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from error
     bound_port = sock.getsockname()[1]
+    settings = dataclasses.replace(settings, host=host, port=bound_port)
+    with contextlib.ExitStack() as on_error:
+        on_error.callback(sock.close)
+        try:
+            app = create_app(settings)
+        except ContentError as error:
+            raise click.ClickException(f"content: {error}") from error
+        except (InboxKeyError, PushKeyError, KeyFileError) as error:
+            raise click.ClickException(f"key: {error}") from error
+        except ValueError as error:
+            raise click.ClickException(f"configuration: {error}") from error
+        except OSError as error:
+            raise click.ClickException(f"data directory {settings.data_dir}: {error}") from error
+        on_error.pop_all()
+
     shown_host = f"[{host}]" if sock.family == socket.AF_INET6 else host
     click.echo(f"Haven is running at http://{shown_host}:{bound_port}/", file=sys.stdout)
     sys.stdout.flush()

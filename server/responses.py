@@ -112,6 +112,7 @@ def _compressible(media_type: str) -> bool:
         "application/javascript",
         "application/json",
         "application/manifest+json",
+        "application/xml",
         "image/svg+xml",
     }
 

@@ -20,47 +20,15 @@ from babel.dates import format_date
 from markupsafe import Markup
 
 from .bundle import PWA_DIR
-from .content import PAGE_PATHS, Content, page_url, tel_uri
+from .content import Content, tel_uri
 from .i18n import LANGUAGES, Language, translations
+from .pages_table import PAGE, PAGES, PageEntry, View, page_url, texts_url
 from .responses import Representation
 from .settings import Settings
+from .sitemap import ROBOTS_URL, SITEMAP_URL, origin, robots, sitemap
 from .validation import FIELDS, RULES, messages
 
 HTML = "text/html; charset=utf-8"
-
-# Title numbers: the tab and the history list show only "Info" and a number.
-TITLE_NUMBERS: dict[str, int] = {
-    "forms": 1,
-    "steps": 2,
-    "centres": 3,
-    "rights": 4,
-    "find": 5,
-    "safety": 6,
-    "help": 7,
-    "check": 8,
-    "privacy": 9,
-    "install": 10,
-}
-
-# Which template and layout each page uses.
-PAGE_TEMPLATES: dict[str, tuple[str, str]] = {
-    "home": ("home.html", "plain"),
-    "forms": ("page.html", "plain"),
-    "steps": ("page.html", "steps"),
-    "centres": ("page.html", "plain"),
-    "rights": ("page.html", "plain"),
-    "find": ("contacts.html", "plain"),
-    "safety": ("page.html", "plain"),
-    "help": ("help.html", "plain"),
-    "privacy": ("page.html", "plain"),
-    "install": ("install.html", "plain"),
-    "check": ("check.html", "plain"),
-}
-
-OFFLINE_PATH = "o"
-# The strings the scripts of every page need, one file per language, so that
-# each page does not carry its own copy.
-TEXTS_PATH = "t.js"
 JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
@@ -73,18 +41,7 @@ class Alternate:
 
 
 def _nav(_: Callable[[str], str]) -> list[tuple[str, str]]:
-    return [
-        ("home", _("Start")),
-        ("help", _("Get help now")),
-        ("check", _("Seven questions")),
-        ("forms", _("What is it?")),
-        ("steps", _("What happens next")),
-        ("centres", _("Who helps")),
-        ("rights", _("Your rights")),
-        ("find", _("Find a centre")),
-        ("safety", _("Stay safe")),
-        ("install", _("Install it in disguise")),
-    ]
+    return [(entry.key, _(entry.nav)) for entry in PAGES if entry.nav is not None]
 
 
 def _module_texts(
@@ -135,10 +92,6 @@ def _module_texts(
             ),
         },
     }
-
-
-def texts_url(code: str) -> str:
-    return f"/{code}/{TEXTS_PATH}"
 
 
 def _region_names(_: Callable[[str], str]) -> dict[str, str]:
@@ -204,12 +157,16 @@ class Site:
         self.content = content
         self.pictograms = load_pictograms()
         self._environments = {code: _environment(code) for code in LANGUAGES}
+        # Every address of the public site, prerendered: each language's pages
+        # and scripts' strings, then what search engines read.
         self.pages: dict[str, Representation] = {}
         for code in LANGUAGES:
-            for key in PAGE_PATHS:
-                self.pages[page_url(code, key)] = self._render_page(code, key)
-            self.pages[f"/{code}/{OFFLINE_PATH}"] = self._render_offline(code)
+            for entry in PAGES:
+                self.pages[entry.url(code)] = self._render_page(code, entry)
             self.pages[texts_url(code)] = self._render_texts(code)
+        base = origin(settings)
+        self.pages[SITEMAP_URL] = sitemap(base, LANGUAGES)
+        self.pages[ROBOTS_URL] = robots(base)
 
     def gettext(self, code: str) -> Callable[[str], str]:
         return translations(code).gettext
@@ -220,7 +177,7 @@ class Site:
     def context(self, code: str, key: str | None, path: str) -> dict[str, Any]:
         lang: Language = LANGUAGES[code]
         _ = self.gettext(code)
-        number = TITLE_NUMBERS.get(key or "")
+        number = None if key is None else PAGE[key].number
         title = _("Info") if number is None else f"{_('Info')} · {number}"
         return {
             "lang": lang,
@@ -246,10 +203,11 @@ class Site:
 
     def render_check(self, code: str, result: str | None, error: str | None = None) -> str:
         """The self-check page; ``result`` is shown for the no-JavaScript answer."""
+        entry = PAGE["check"]
         return self.render(
             code,
-            "check.html",
-            **self.context(code, "check", PAGE_PATHS["check"]),
+            entry.template,
+            **self.context(code, entry.key, entry.path),
             page=self.content.page(code, "check"),
             questions=self.content.questions[code],
             threshold=self.content.threshold,
@@ -272,10 +230,11 @@ class Site:
             name: texts[error].replace("{max}", str(FIELDS[name].get("max", "")))
             for name, error in (errors or {}).items()
         }
+        entry = PAGE["help"]
         return self.render(
             code,
-            "help.html",
-            **self.context(code, "help", PAGE_PATHS["help"]),
+            entry.template,
+            **self.context(code, entry.key, entry.path),
             page=self.content.page(code, "help"),
             privacy=self.content.page(code, "privacy"),
             questions=self.content.questions[code],
@@ -290,29 +249,27 @@ class Site:
         return self.render(
             code,
             "sent.html",
-            **self.context(code, None, PAGE_PATHS["help"]),
+            **self.context(code, None, PAGE["help"].path),
             reference=reference,
             contact_by_text=contact_by_text,
         )
 
-    def _render_page(self, code: str, key: str) -> Representation:
-        if key == "check":
+    def _render_page(self, code: str, entry: PageEntry) -> Representation:
+        if entry.view is View.CHECK:
             html = self.render_check(code, None)
-        elif key == "help":
+        elif entry.view is View.HELP:
             html = self.render_help(code)
+        elif not entry.content:
+            # The app's own page (offline): no content, and no place in the list of pages.
+            html = self.render(code, entry.template, **self.context(code, None, entry.path))
         else:
-            template, layout = PAGE_TEMPLATES[key]
             html = self.render(
                 code,
-                template,
-                **self.context(code, key, PAGE_PATHS[key]),
-                page=self.content.page(code, key),
-                layout=layout,
+                entry.template,
+                **self.context(code, entry.key, entry.path),
+                page=self.content.page(code, entry.key),
+                layout=entry.layout,
             )
-        return _stored_page(html)
-
-    def _render_offline(self, code: str) -> Representation:
-        html = self.render(code, "offline.html", **self.context(code, None, OFFLINE_PATH))
         return _stored_page(html)
 
     def _render_texts(self, code: str) -> Representation:

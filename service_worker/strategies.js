@@ -135,7 +135,7 @@ async function offlinePage (url) {
     if (lang && !candidates.includes(lang)) candidates.push(lang)
   }
   for (const lang of candidates) {
-    const path = url.pathname === '/' ? `/${lang}/` : `/${lang}/o`
+    const path = url.pathname === '/' ? `/${lang}/` : `/${lang}/${PRECACHE.offline}`
     const page = await cache.match(path)
     if (page) return page
   }
