@@ -16,6 +16,10 @@ How the words reach the script depends only on where the component is:
 - any other component: its macro imports its texts file and writes them on its
   root with ``i18n_attributes`` (``templates/_i18n.html``), so only the page
   that has the component carries them.
+
+The notes disguise keeps its words the same way, in
+``pwa/disguise/_notes.texts.html``; server/assets.py puts them, in every
+language, into ``/static/disguise/notes-texts.js``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import pytest
 from server import component_texts
 from server.bundle import PWA_DIR
 from server.content import PAGE_PATHS
+from server.i18n import LANGUAGES
 
 COMPONENTS = PWA_DIR / "components"
 # What a component's script reads from its root's dataset, directly
@@ -102,3 +103,18 @@ def test_each_root_gets_its_strings_in_exactly_one_way(app_session, code: str) -
 
 def test_the_layouts_components_are_those_of_base_html() -> None:
     assert component_texts.layout_components() == ("quick-exit", "app-status", "outbox-status")
+
+
+def test_the_notes_disguise_reads_exactly_the_words_of_its_texts_file() -> None:
+    from server.assets import NOTES_TEXTS
+
+    page = (PWA_DIR / "disguise" / "notes.html").read_text(encoding="utf-8")
+    script = (PWA_DIR / "disguise" / "notes.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-text="([\w-]+)"', page))
+    used |= set(re.findall(r"this\.text\.(\w+)", script))
+    # The writing direction comes with the language, not from the catalogue.
+    used.discard("dir")
+    for code in LANGUAGES:
+        words = component_texts.read_texts(code, NOTES_TEXTS)
+        assert set(words) == used, code
+        assert all(isinstance(text, str) and text for text in words.values()), code
