@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
-from .i18n import ALIASES, LANGUAGES, NO_FALLBACK, translations
+from .component_texts import read_texts
+from .i18n import ALIASES, LANGUAGES, NO_FALLBACK
 from .pages_table import OFFLINE_PATH, language_urls
 from .responses import Representation, content_hash
 from .site import JAVASCRIPT
@@ -40,6 +41,8 @@ NOT_PRECACHED = {
     "/static/disguise/icons/notes-maskable-512.png",
 }
 DISGUISE_DIR = PWA_DIR / "disguise"
+# The notes disguise's words, in a texts file like a component's (relative to pwa/).
+NOTES_TEXTS = "disguise/_notes.texts.html"
 
 
 @dataclass(frozen=True)
@@ -146,24 +149,6 @@ def load_static() -> dict[str, Representation]:
     return assets
 
 
-def _notes_texts(_: Callable[[str], str]) -> dict[str, str]:
-    """The notes disguise's words, from the public catalogue."""
-    return {
-        "notes": _("Notes"),
-        "new": _("New note"),
-        "empty": _("No notes yet."),
-        "more": _("More"),
-        "erase": _("Erase all notes"),
-        "title": _("Title"),
-        "body": _("Note"),
-        "save": _("Save"),
-        "back": _("Back"),
-        "delete": _("Delete"),
-        "untitled": _("Untitled"),
-        "confirm": _("Erase all notes? This cannot be undone."),
-    }
-
-
 def notes_texts() -> Representation:
     """A module with the notes disguise's words in every language.
 
@@ -171,7 +156,7 @@ def notes_texts() -> Representation:
     from here by the language chosen at set-up or the browser's own.
     """
     texts = {
-        code: {**_notes_texts(translations(code).gettext), "dir": lang.direction}
+        code: {**read_texts(code, NOTES_TEXTS), "dir": lang.direction}
         for code, lang in LANGUAGES.items()
     }
     # The browser's own language is matched as the server matches Accept-Language.

@@ -20,6 +20,7 @@ from babel.dates import format_date
 from markupsafe import Markup
 
 from .bundle import PWA_DIR
+from .component_texts import layout_texts
 from .content import Content, tel_uri
 from .i18n import LANGUAGES, Language, translations
 from .pages_table import PAGE, PAGES, PageEntry, View, page_url, texts_url
@@ -42,56 +43,6 @@ class Alternate:
 
 def _nav(_: Callable[[str], str]) -> list[tuple[str, str]]:
     return [(entry.key, _(entry.nav)) for entry in PAGES if entry.nav is not None]
-
-
-def _module_texts(
-    code: str, _: Callable[[str], str], content: Content
-) -> dict[str, dict[str, str]]:
-    """Strings for the scripts of the page chrome, by component.
-
-    main.js copies each component's strings into its root element's dataset
-    (``data-i18n-*``) before starting it, so the components read them there.
-    """
-    return {
-        "quick-exit": {
-            "i18nShiftOnce": _("Shift pressed once. Press it 2 more times to leave quickly."),
-            "i18nShiftTwice": _("Shift pressed twice. Press it once more to leave quickly."),
-            "i18nShiftCancelled": _("Leaving quickly was cancelled."),
-        },
-        "app-status": {
-            "i18nProgress": _("Saving pages on this phone: {done} of {total}"),
-            "i18nReady": _("Done: this app now works without internet."),
-            "i18nUpdate": _("A new version is ready."),
-            "i18nReload": _("Use it now"),
-        },
-        "outbox-status": {
-            "i18nWaiting": _(
-                "Your message is saved on this phone, sealed. "
-                "It will be sent by itself when you are online."
-            ),
-            "i18nSending": _("Sending your message…"),
-            "i18nRefused": _("Your message could not be sent: {reason}"),
-            "i18nRefusedCall": _("You can call a centre instead:"),
-            # Sealed to a key the server no longer holds: it can only be written again.
-            "i18nUndeliverable": _("This message can no longer be sent. Please write it again."),
-            "i18nWriteAgain": _("Write it again"),
-            "i18nWriteAgainUrl": page_url(code, "help"),
-            "i18nSent": _("Your message has been sent. Your reference: {reference}."),
-            "i18nContactBy": _("An advisor will contact you by {date}."),
-            "i18nSendNow": _("Send now"),
-            "i18nTryAgain": _("Try again"),
-            "i18nDelete": _("Delete"),
-            "i18nConfirmDelete": _("Tap again to delete"),
-            "i18nOk": _("OK, hide this"),
-            "i18nCalls": json.dumps(
-                [
-                    *([centre.name, centre.tel, centre.phone] for centre in content.centres),
-                    [_("Police"), tel_uri(content.numbers.police), content.numbers.police],
-                ],
-                ensure_ascii=False,
-            ),
-        },
-    }
 
 
 def _region_names(_: Callable[[str], str]) -> dict[str, str]:
@@ -274,7 +225,7 @@ class Site:
 
     def _render_texts(self, code: str) -> Representation:
         texts = json.dumps(
-            _module_texts(code, self.gettext(code), self.content),
+            layout_texts(code, self.context(code, None, "")),
             ensure_ascii=False,
             separators=(",", ":"),
         )
