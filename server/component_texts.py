@@ -33,6 +33,7 @@ import jinja2
 from jinja2 import nodes
 
 from .bundle import PWA_DIR
+from .compiled import COMPILED
 from .content import tel_uri
 from .i18n import translations
 
@@ -54,32 +55,11 @@ def components_with_texts() -> list[str]:
     )
 
 
-class _Compiled(jinja2.BytecodeCache):
-    """Compiled texts files, kept in memory and shared by every language.
-
-    As for the pages (server/site.py): the compiled code does not depend on
-    the language, and compiling each file sixteen times would slow the start.
-    """
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-_COMPILED = _Compiled()
-
-
 @cache
 def _environment(code: str) -> jinja2.Environment:
     """Reads texts files in one language, with the pages' gettext."""
     env = jinja2.Environment(
-        bytecode_cache=_COMPILED,
+        bytecode_cache=COMPILED,
         loader=jinja2.FileSystemLoader(PWA_DIR),
         # The words go into JSON and the scripts set them as text, never as
         # HTML: escaping them here would show "&amp;" on the phone.

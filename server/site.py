@@ -20,6 +20,7 @@ from babel.dates import format_date
 from markupsafe import Markup
 
 from .bundle import PWA_DIR
+from .compiled import COMPILED
 from .component_texts import layout_texts
 from .content import Content, tel_uri
 from .i18n import LANGUAGES, Language, translations
@@ -61,33 +62,11 @@ def load_pictograms() -> dict[str, Markup]:
     }
 
 
-class _CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in memory and shared by every language.
-
-    Each language has its own environment (its own gettext), but the compiled
-    code of a template does not depend on the language: compiling it once
-    instead of sixteen times is most of the server's start time.
-    """
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-_COMPILED = _CompiledTemplates()
-
-
 @cache
 def _environment(code: str) -> jinja2.Environment:
     """One template environment per language, for the whole process."""
     env = jinja2.Environment(
-        bytecode_cache=_COMPILED,
+        bytecode_cache=COMPILED,
         loader=jinja2.FileSystemLoader([PWA_DIR / "templates", PWA_DIR / "components"]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
