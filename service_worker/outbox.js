@@ -158,12 +158,12 @@ class Outbox {
   static forgetReceipts () {
     try {
       localStorage.setItem(FORGET_KEY, '1')
-    } catch (error) {
+    } catch {
       // Storage blocked: the worker and the attempt below remain.
     }
     try {
       navigator.serviceWorker?.controller?.postMessage({ type: FORGET_MESSAGE })
-    } catch (error) {
+    } catch {
       // No worker controls the page: the mark and the attempt below remain.
     }
     return Outbox.finishForgetting()
@@ -178,13 +178,13 @@ class Outbox {
     if (typeof localStorage === 'undefined') return
     try {
       if (localStorage.getItem(FORGET_KEY) === null) return
-    } catch (error) {
+    } catch {
       return
     }
     await Outbox.clearReceipts()
     try {
       localStorage.removeItem(FORGET_KEY)
-    } catch (error) {
+    } catch {
       // Then the next page start clears again: harmless.
     }
   }
@@ -252,7 +252,7 @@ class Outbox {
       // that no worker controls, and the try at once with it.
       const registration = inWorker ? self.registration : await navigator.serviceWorker?.getRegistration()
       await registration?.sync?.register(SYNC_TAG)
-    } catch (error) {
+    } catch {
       // No Background Sync here: the online event, page loads and the
       // worker's start deliver instead.
     }
@@ -338,7 +338,7 @@ class Outbox {
         // stop every later delivery; given up, it is retried (a replay at worst).
         signal: typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(DELIVER_TIMEOUT_MS) : undefined
       })
-    } catch (error) {
+    } catch {
       await Outbox.later(item, null)
       return 'retry'
     }
@@ -374,8 +374,8 @@ class Outbox {
     let body = {}
     try {
       body = (await response.json()) || {}
-    } catch (error) {
-      body = {}
+    } catch {
+      // Not JSON: refused without a reason.
     }
     const failed = { status: response.status, message: String(body.message || '') }
     if (body.error === UNDELIVERABLE) failed.error = UNDELIVERABLE

@@ -112,7 +112,7 @@ async function pageFromCacheOrNetwork (request, url) {
   if (cached) return cached
   try {
     return await fetch(request)
-  } catch (error) {
+  } catch {
     return (await offlinePage(url)) || Response.error()
   }
 }
@@ -121,7 +121,7 @@ async function pageFromCacheOrNetwork (request, url) {
 async function startPage (request) {
   try {
     return await fetch(request)
-  } catch (error) {
+  } catch {
     return (await offlinePage(new URL('/', self.location.origin))) || Response.error()
   }
 }

@@ -80,7 +80,7 @@ class PushToggle {
       })
       await post('/advisor/api/push-subscription', subscription.toJSON())
       this.show(true)
-    } catch (error) {
+    } catch {
       this.say(this.$button.dataset.failed)
     } finally {
       this.$button.disabled = false

@@ -22,8 +22,8 @@ self.addEventListener('push', (event) => {
   let centre = ''
   try {
     centre = String((event.data && event.data.json().centre) || '')
-  } catch (error) {
-    centre = ''
+  } catch {
+    // Data that is not JSON: the notification names no centre.
   }
   const { title, body } = texts()
   event.waitUntil(self.registration.showNotification(title, {

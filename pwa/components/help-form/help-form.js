@@ -135,7 +135,7 @@ export class HelpForm {
   saveDraft () {
     try {
       window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(this.values()))
-    } catch (error) {
+    } catch {
       // Storage may be full or blocked; the form still works.
     }
   }
@@ -144,7 +144,7 @@ export class HelpForm {
     let draft
     try {
       draft = JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || 'null')
-    } catch (error) {
+    } catch {
       draft = null
     }
     if (!draft) return
@@ -160,7 +160,7 @@ export class HelpForm {
   clearDraft () {
     try {
       window.sessionStorage.removeItem(DRAFT_KEY)
-    } catch (error) {
+    } catch {
       // Nothing stored, nothing to clear.
     }
   }
