@@ -33,8 +33,10 @@ export class Calculator {
     this.entry = '0'
     this.stored = null
     this.operator = null
-    this.fresh = true // the next digit starts a new entry
-    this.typed = '' // exactly what was typed since the last operator: a code candidate
+    // The next digit starts a new entry.
+    this.fresh = true
+    // Exactly what was typed since the last operator: a code candidate.
+    this.typed = ''
     this.show(this.entry)
   }
 

@@ -11,7 +11,8 @@ function valueOf (form, name) {
 }
 
 function length (value) {
-  return [...value].length // code points, as Python's len()
+  // Code points, as Python's len().
+  return [...value].length
 }
 
 function fullMatch (pattern, value) {
