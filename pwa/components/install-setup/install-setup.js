@@ -85,7 +85,13 @@ export class InstallSetup {
     }
     this.$status.textContent = this.text.i18nSaving
     const disguise = this.$form.elements.disguise.value
-    await Lock.set(this.$form.elements.code.value, disguise, Number(this.$form.elements.idle.value), this.$root.dataset.lang)
+    try {
+      await Lock.set(this.$form.elements.code.value, disguise, Number(this.$form.elements.idle.value), this.$root.dataset.lang)
+    } catch {
+      // Storage blocked (site data switched off): nothing was kept.
+      this.$status.textContent = this.text.i18nUnsupported
+      return
+    }
     // The code is not kept in the page either.
     this.$form.elements.code.value = ''
     this.$form.elements.again.value = ''
