@@ -165,3 +165,13 @@ def test_the_pages_get_the_outbox_and_its_constants(client) -> None:  # type: ig
     assert served.rstrip().endswith(
         "export { Outbox, OUTBOX_DB, OUTBOX_CHANNEL, SYNC_TAG, FLUSH_LOCK }"
     )
+
+
+def test_the_pages_type_checker_knows_the_outbox_module_as_served() -> None:
+    # pwa/outbox.d.ts stands for /static/outbox.js: the same names, or the
+    # checker would pass an import that the browser refuses.
+    declared = (PWA_DIR / "outbox.d.ts").read_text(encoding="utf-8")
+    block = re.search(r"^export \{(.*?)\}", declared, re.M | re.S)
+    assert block, "pwa/outbox.d.ts exports the module's names"
+    names = [item.split(" as ")[-1].strip() for item in block[1].split(",") if item.strip()]
+    assert names == list(assets.OUTBOX_EXPORTS)
