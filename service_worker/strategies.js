@@ -1,3 +1,4 @@
+// @ts-check
 // Small named strategies used by the listeners in sw.js. PRECACHE (injected
 // by the server above this file) lists every stored file with its hash.
 // The server joins this file, outbox.js and sw.js into /sw.js, one classic
@@ -11,7 +12,10 @@ const CACHE_NAME = CACHE_PREFIX + PRECACHE.version
 // Never stored, never answered from a cache: people's requests and the advisors' side.
 const NEVER_CACHED = ['/api/', '/advisor/', '/healthz']
 
-/** @returns {string[]} the precached addresses of one language */
+/**
+ * @param {string} lang
+ * @returns {string[]} the precached addresses of one language
+ */
 function languageUrls (lang) {
   return (PRECACHE.languages[lang] || []).map(([url]) => url)
 }
@@ -20,12 +24,17 @@ function sharedUrls () {
   return PRECACHE.shared.map(([url]) => url)
 }
 
-/** The language of an address such as /nl/p/3, if Haven has it. */
+/**
+ * The language of an address such as /nl/p/3, if Haven has it.
+ * @param {string | URL} url
+ * @returns {string | null}
+ */
 function languageOf (url) {
   const first = new URL(url, self.location.origin).pathname.split('/')[1]
   return Object.prototype.hasOwnProperty.call(PRECACHE.languages, first) ? first : null
 }
 
+/** @param {object} message */
 async function tellClients (message) {
   const clients = await self.clients.matchAll({ includeUncontrolled: true, type: 'window' })
   for (const client of clients) client.postMessage(message)
@@ -34,6 +43,8 @@ async function tellClients (message) {
 /**
  * Stores the given addresses in this version's cache, fetching past the HTTP
  * cache, and reports progress for `lang` to the open pages.
+ * @param {string[]} urls
+ * @param {string} [lang]
  */
 async function storeAll (urls, lang) {
   const cache = await caches.open(CACHE_NAME)
@@ -49,7 +60,10 @@ async function storeAll (urls, lang) {
   }))
 }
 
-/** Caches a language's pages unless they are all there already. */
+/**
+ * Caches a language's pages unless they are all there already.
+ * @param {string} lang
+ */
 async function cacheLanguage (lang) {
   if (!PRECACHE.languages[lang]) return
   const cache = await caches.open(CACHE_NAME)
@@ -89,15 +103,21 @@ const PRECACHED = new Set([
   ...Object.keys(PRECACHE.languages).flatMap(languageUrls)
 ])
 
+/** @param {URL} url */
 function isPrecached (url) {
   return PRECACHED.has(url.pathname)
 }
 
+/** @param {URL} url */
 function isNeverCached (url) {
   return NEVER_CACHED.some((prefix) => url.pathname.startsWith(prefix))
 }
 
-/** Precached files: from the cache; a miss goes to the network. */
+/**
+ * Precached files: from the cache; a miss goes to the network.
+ * @param {Request} request
+ * @param {URL} url
+ */
 async function cacheFirst (request, url) {
   const cached = await caches.match(url.pathname, { cacheName: CACHE_NAME })
   return cached || fetch(request)
@@ -106,26 +126,35 @@ async function cacheFirst (request, url) {
 /**
  * Pages: the stored copy if there is one (it belongs to this version);
  * otherwise the network, and offline a neutral page in the right language.
+ * @param {Request} request
+ * @param {URL} url
  */
 async function pageFromCacheOrNetwork (request, url) {
   const cached = await caches.match(url.pathname, { cacheName: CACHE_NAME })
   if (cached) return cached
   try {
     return await fetch(request)
-  } catch (error) {
+  } catch {
     return (await offlinePage(url)) || Response.error()
   }
 }
 
-/** "/" chooses a language on the server; offline, the first stored home page. */
+/**
+ * "/" chooses a language on the server; offline, the first stored home page.
+ * @param {Request} request
+ */
 async function startPage (request) {
   try {
     return await fetch(request)
-  } catch (error) {
+  } catch {
     return (await offlinePage(new URL('/', self.location.origin))) || Response.error()
   }
 }
 
+/**
+ * @param {URL} url
+ * @returns {Promise<Response | null>}
+ */
 async function offlinePage (url) {
   const cache = await caches.open(CACHE_NAME)
   const preferred = languageOf(url)
