@@ -11,7 +11,8 @@ const rules = {
 }
 
 export default [
-  { ignores: ['node_modules/'] },
+  // Only the project's own files: not the installed packages, nor what the tests leave.
+  { ignores: ['node_modules/', '.venv/', 'data/', 'build/', 'dist/', 'tests/artifacts/'] },
   js.configs.recommended,
   {
     files: ['eslint.config.js'],
