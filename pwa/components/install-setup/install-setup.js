@@ -23,11 +23,12 @@ export class InstallSetup {
       this.$status.textContent = this.text.i18nUnsupported
       return
     }
-    this.$form.hidden = false
     this.$form.addEventListener('submit', (event) => {
       event.preventDefault()
       this.save()
     })
+    // Until now the disabled button kept the code from being submitted in the address.
+    this.$form.querySelector('[data-save]').disabled = false
     this.$root.querySelector('[data-reset]').addEventListener('click', () => {
       Lock.reset()
       this.$ready.hidden = true
