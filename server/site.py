@@ -179,11 +179,15 @@ class Site:
         _ = self.gettext(code)
         number = None if key is None else PAGE[key].number
         title = _("Info") if number is None else f"{_('Info')} · {number}"
+        description = ""
+        if key is not None and PAGE[key].content:
+            description = self.content.page(code, key).description
         return {
             "lang": lang,
             "languages": LANGUAGES,
             "texts_url": texts_url(code),
             "title": title,
+            "description": description,
             "page_key": key,
             "with_picker": key in (None, "home"),
             "alternates": self.alternates(path),

@@ -1,0 +1,87 @@
+"""What a search engine reads in a page besides its address and title: the
+description under the link in its results, the words of the links, and
+whether the page may be listed at all."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from server.i18n import LANGUAGES
+from server.pages_table import PAGES
+
+# Search engines show about this much of a description.
+DESCRIPTION_MAX = 160
+
+
+class _Head(HTMLParser):
+    """The page's meta elements by name, and each link's address and words."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meta: dict[str, list[str]] = {}
+        self.links: list[tuple[str, str]] = []
+        self._open: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "meta" and "name" in values:
+            self.meta.setdefault(values["name"], []).append(values.get("content", ""))
+        elif tag == "a":
+            self._open.append([values.get("href", ""), ""])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open:
+            href, text = self._open.pop()
+            self.links.append((href, " ".join(text.split())))
+
+    def handle_data(self, data: str) -> None:
+        for link in self._open:
+            link[1] += data
+
+
+def parsed(html: str) -> _Head:
+    parser = _Head()
+    parser.feed(html)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def pages(app_session) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every prerendered HTML page, by address."""
+    return {
+        path: representation.body.decode()
+        for path, representation in app_session.state.haven.site.pages.items()
+        if representation.media_type.startswith("text/html")
+    }
+
+
+def test_every_page_has_a_description_in_its_language(pages) -> None:  # type: ignore[no-untyped-def]
+    english = {}
+    for entry in PAGES:
+        if not entry.content:
+            continue
+        for lang in LANGUAGES:
+            found = parsed(pages[entry.url(lang)]).meta.get("description", [])
+            assert len(found) == 1, entry.url(lang)
+            description = found[0]
+            assert description.strip() == description and description, entry.url(lang)
+            assert len(description) <= DESCRIPTION_MAX, (entry.url(lang), len(description))
+            if lang == "en":
+                english[entry.key] = description
+            else:
+                assert description != english[entry.key], f"{entry.url(lang)} is in English"
+    # No two pages of a language describe themselves alike.
+    assert len(set(english.values())) == len(english)
+
+
+def test_the_app_s_own_pages_have_no_description(pages, client) -> None:  # type: ignore[no-untyped-def]
+    """The offline page and the error pages say nothing a search could list."""
+    for entry in PAGES:
+        if not entry.content:
+            for lang in LANGUAGES:
+                assert "description" not in parsed(pages[entry.url(lang)]).meta
+    missing = client.get("/en/p/99")
+    assert missing.status_code == 404
+    assert "description" not in parsed(missing.text).meta
