@@ -4,13 +4,68 @@ whether the page may be listed at all."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
 from server.i18n import LANGUAGES
 from server.pages_table import PAGES
 
+ROOT = Path(__file__).resolve().parent.parent
+# Lighthouse's "link-text" audit flags a link whose whole text is one of these
+# (node_modules/lighthouse/core/audits/seo/link-text.js, version 12.8.2), by
+# the link's language: English, and the languages of Haven that it has a list for.
+GENERIC_LINK_TEXTS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        {
+            "click here",
+            "click this",
+            "go",
+            "here",
+            "information",
+            "learn more",
+            "more",
+            "more info",
+            "more information",
+            "right here",
+            "read more",
+            "see more",
+            "start",
+            "this",
+        }
+    ),
+    "de": frozenset(
+        {"klicke hier", "hier klicken", "hier", "mehr", "siehe", "dies", "das", "weiterlesen"}
+    ),
+    "es": frozenset(
+        {
+            "click aquí",
+            "click aqui",
+            "clicka aquí",
+            "clicka aqui",
+            "pincha aquí",
+            "pincha aqui",
+            "aquí",
+            "aqui",
+            "más",
+            "mas",
+            "más información",
+            "más informacion",
+            "mas información",
+            "mas informacion",
+            "este",
+            "enlace",
+            "este enlace",
+            "empezar",
+        }
+    ),
+    "pt-BR": frozenset(
+        {"clique aqui", "ir", "mais informação", "mais informações", "mais", "veja mais"}
+    ),
+}
+LIGHTHOUSE_LINK_TEXT = ROOT / "node_modules/lighthouse/core/audits/seo/link-text.js"
 # Search engines show about this much of a description.
 DESCRIPTION_MAX = 160
 
@@ -85,3 +140,28 @@ def test_the_app_s_own_pages_have_no_description(pages, client) -> None:  # type
     missing = client.get("/en/p/99")
     assert missing.status_code == 404
     assert "description" not in parsed(missing.text).meta
+
+
+def test_no_link_says_only_here_or_more(pages) -> None:  # type: ignore[no-untyped-def]
+    """Out of context (a search engine, a screen reader's list of links) every
+    link still says where it leads."""
+    checked = 0
+    for path, html in pages.items():
+        lang = path.split("/")[1]
+        generic = GENERIC_LINK_TEXTS["en"] | GENERIC_LINK_TEXTS.get(lang, frozenset())
+        for href, text in parsed(html).links:
+            if href.startswith("#"):
+                continue  # a place on the same page, which Lighthouse leaves out too
+            checked += 1
+            assert text.lower() not in generic, f"{path}: a link to {href} says {text!r}"
+    assert checked > 100 * len(LANGUAGES)
+
+
+def test_the_generic_phrases_are_lighthouse_s() -> None:
+    """The English list above is the one of the Lighthouse that bench/lighthouse.py runs."""
+    if not LIGHTHOUSE_LINK_TEXT.exists():
+        pytest.skip("Lighthouse is not installed (npm ci)")
+    source = LIGHTHOUSE_LINK_TEXT.read_text(encoding="utf-8")
+    english = re.search(r"'en': new Set\(\[(.*?)\]\)", source, re.S)
+    assert english is not None
+    assert set(re.findall(r"'([^']+)'", english[1])) == GENERIC_LINK_TEXTS["en"]
