@@ -16,8 +16,7 @@ from pathlib import Path
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
 from .i18n import ALIASES, LANGUAGES, NO_FALLBACK, translations
 from .pages_table import OFFLINE_PATH, language_urls
-from .responses import Representation, content_hash
-from .site import JAVASCRIPT
+from .responses import JAVASCRIPT, Representation, content_hash
 
 THEME_COLOUR = "#0b6e69"
 BACKGROUND_COLOUR = "#fbfaf7"

@@ -23,13 +23,12 @@ from .bundle import PWA_DIR
 from .content import Content, tel_uri
 from .i18n import LANGUAGES, Language, translations
 from .pages_table import PAGE, PAGES, PageEntry, View, page_url, texts_url
-from .responses import Representation
+from .responses import JAVASCRIPT, Representation
 from .settings import Settings
 from .sitemap import ROBOTS_URL, SITEMAP_URL, origin, robots, sitemap
 from .validation import FIELDS, RULES, messages
 
 HTML = "text/html; charset=utf-8"
-JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from server.assets import DISGUISES
 from server.i18n import LANGUAGES
 from server.pages_table import PAGES
 
@@ -165,3 +166,11 @@ def test_the_generic_phrases_are_lighthouse_s() -> None:
     english = re.search(r"'en': new Set\(\[(.*?)\]\)", source, re.S)
     assert english is not None
     assert set(re.findall(r"'([^']+)'", english[1])) == GENERIC_LINK_TEXTS["en"]
+
+
+@pytest.mark.parametrize("disguise", DISGUISES, ids=lambda disguise: disguise.name)
+def test_disguises_are_kept_out_of_search_results(client, disguise) -> None:  # type: ignore[no-untyped-def]
+    page = parsed(client.get(disguise.url).text)
+    assert page.meta.get("robots") == ["noindex"]
+    assert "description" not in page.meta
+    assert f"Disallow: {disguise.url}" in client.get("/robots.txt").text.splitlines()
