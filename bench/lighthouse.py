@@ -41,6 +41,9 @@ CHROME_FLAGS = " ".join(
         "--disable-quic",
     )
 )
+# Lighthouse now and then loses the trace of a load (NO_NAVSTART) and asks to
+# be run again.
+ATTEMPTS = 3
 ALL = ("performance", "accessibility", "best-practices", "seo")
 NOT_SEARCHED = ("performance", "accessibility", "best-practices")
 
@@ -65,7 +68,11 @@ def score(url: str, categories: tuple[str, ...], output: Path) -> dict[str, int]
         f"--chrome-flags={CHROME_FLAGS}",
     ]
     environment = {**os.environ, "CHROME_PATH": CHROMIUM}
-    subprocess.run(command, check=True, env=environment, cwd=ROOT, timeout=300)
+    for _ in range(ATTEMPTS):
+        if subprocess.run(command, env=environment, cwd=ROOT, timeout=300).returncode == 0:
+            break
+    else:
+        raise SystemExit(f"Lighthouse failed {ATTEMPTS} times on {url}")
     report = json.loads(output.read_text())
     return {name: round(100 * (report["categories"][name]["score"] or 0)) for name in categories}
 

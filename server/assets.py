@@ -18,8 +18,7 @@ from .bundle import PWA_DIR, SERVICE_WORKER_DIR
 from .component_texts import read_texts
 from .i18n import ALIASES, LANGUAGES, NO_FALLBACK
 from .pages_table import OFFLINE_PATH, language_urls
-from .responses import Representation, content_hash
-from .site import JAVASCRIPT
+from .responses import JAVASCRIPT, Representation, content_hash
 
 THEME_COLOUR = "#0b6e69"
 BACKGROUND_COLOUR = "#fbfaf7"

@@ -50,6 +50,9 @@ class Page:
     heading: str
     lead: str
     sections: tuple[Section, ...]
+    # For search engines' result lists (<meta name="description">); unlike the
+    # title it is not shown in the browser's history, so it says what the page is.
+    description: str = ""
 
     def section(self, section_id: str) -> Section:
         for section in self.sections:
@@ -164,7 +167,12 @@ def parse_page(text: str, key: str, lang: str, source: Path) -> Page:
     if len(set(ids)) != len(ids):
         raise ContentError(f"{source}: a section id appears twice")
     return Page(
-        key, lang, str(meta["heading"]).strip(), str(meta.get("lead", "")).strip(), tuple(sections)
+        key,
+        lang,
+        str(meta["heading"]).strip(),
+        str(meta.get("lead", "")).strip(),
+        tuple(sections),
+        str(meta.get("description", "")).strip(),
     )
 
 

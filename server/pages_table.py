@@ -52,7 +52,7 @@ class PageEntry:
 
 # In the order the list of all pages shows them. The title number of /p/N is N.
 PAGES: tuple[PageEntry, ...] = (
-    PageEntry("home", "", None, "home.html", nav=_("Start")),
+    PageEntry("home", "", None, "home.html", nav=_("Start page")),
     PageEntry("help", "p/7", 7, "help.html", nav=_("Get help now"), view=View.HELP),
     PageEntry("check", "q", 10, "check.html", nav=_("Seven questions"), view=View.CHECK),
     PageEntry("forms", "p/1", 1, "page.html", nav=_("What is it?")),

@@ -21,6 +21,7 @@ from starlette.responses import Response
 NO_STORE = {"Cache-Control": "no-store"}
 # Below this size gzip's header costs more than it saves.
 MIN_GZIP_SIZE = 512
+JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
 def content_hash(body: bytes) -> str:

@@ -25,13 +25,12 @@ from .component_texts import layout_texts
 from .content import Content, tel_uri
 from .i18n import LANGUAGES, Language, translations
 from .pages_table import PAGE, PAGES, PageEntry, View, page_url, texts_url
-from .responses import Representation
+from .responses import JAVASCRIPT, Representation
 from .settings import Settings
 from .sitemap import ROBOTS_URL, SITEMAP_URL, origin, robots, sitemap
 from .validation import FIELDS, RULES, messages
 
 HTML = "text/html; charset=utf-8"
-JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -109,11 +108,15 @@ class Site:
         _ = self.gettext(code)
         number = None if key is None else PAGE[key].number
         title = _("Info") if number is None else f"{_('Info')} · {number}"
+        description = ""
+        if key is not None and PAGE[key].content:
+            description = self.content.page(code, key).description
         return {
             "lang": lang,
             "languages": LANGUAGES,
             "texts_url": texts_url(code),
             "title": title,
+            "description": description,
             "page_key": key,
             "with_picker": key in (None, "home"),
             "alternates": self.alternates(path),

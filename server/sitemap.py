@@ -3,7 +3,9 @@
 The sitemap lists each public page in each language, with the same page in
 every other language as its alternates (hreflang), so that a search finds
 the page in the searcher's language. It holds addresses only: they are
-neutral (docs/decisions/0001), and the disguises are left out.
+neutral (docs/decisions/0001), and the disguises are left out: robots.txt
+keeps crawlers off them, so that no search lists a calculator or notes page
+as Haven's.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from xml.sax.saxutils import escape, quoteattr
 
+from .assets import DISGUISES
 from .pages_table import PAGES
 from .responses import Representation
 from .settings import Settings
@@ -19,8 +22,8 @@ SITEMAP_URL = "/sitemap.xml"
 ROBOTS_URL = "/robots.txt"
 XML = "application/xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
-# Not for search engines: the advisors' side and the programs' API.
-NOT_CRAWLED = ("/advisor/", "/api/")
+# Not for search engines: the advisors' side, the programs' API and the disguises.
+NOT_CRAWLED = ("/advisor/", "/api/", *(disguise.url for disguise in DISGUISES))
 
 
 def origin(settings: Settings) -> str:

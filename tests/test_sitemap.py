@@ -85,6 +85,8 @@ def test_robots_txt_points_to_the_sitemap(client) -> None:  # type: ignore[no-un
     lines = response.text.splitlines()
     assert lines[0] == "User-agent: *"
     assert "Disallow: /advisor/" in lines and "Disallow: /api/" in lines
+    # The disguises (and their manifests) are no one's search result.
+    assert "Disallow: /calculator" in lines and "Disallow: /notes" in lines
     assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in lines
     assert not any(line == "Disallow: /" for line in lines)
 

@@ -31,11 +31,13 @@ export class InstallSetup {
       this.$status.textContent = this.text.i18nUnsupported
       return
     }
-    this.$form.hidden = false
     this.$form.addEventListener('submit', (event) => {
       event.preventDefault()
       this.save()
     })
+    // Until now the disabled button kept the code from being submitted in the address.
+    const $save = /** @type {HTMLButtonElement} */ (this.$form.querySelector('[data-save]'))
+    $save.disabled = false
     this.$root.querySelector('[data-reset]')?.addEventListener('click', () => {
       Lock.reset()
       this.$ready.hidden = true
