@@ -252,6 +252,16 @@ def language_urls(code: str) -> list[str]:
     ]
 
 
+def fallback_texts() -> dict[str, list[str]]:
+    """Per language, the heading and direction of the page the worker makes up
+    itself when it has nothing stored and no connection (a browser that lost
+    its cache): its words come from the offline page, so they are translated."""
+    return {
+        code: [translations(code).gettext("No internet connection"), language.direction]
+        for code, language in LANGUAGES.items()
+    }
+
+
 def precache_list(
     shared: Mapping[str, Representation], pages: Mapping[str, Representation]
 ) -> dict[str, object]:
@@ -260,8 +270,16 @@ def precache_list(
 
     shared_entries = entries(sorted(url for url in shared if url not in NOT_PRECACHED), shared)
     languages = {code: entries(language_urls(code), pages) for code in LANGUAGES}
-    version = content_hash(json.dumps([shared_entries, languages], sort_keys=True).encode())
-    return {"version": version, "shared": shared_entries, "languages": languages}
+    fallback = fallback_texts()
+    version = content_hash(
+        json.dumps([shared_entries, languages, fallback], sort_keys=True).encode()
+    )
+    return {
+        "version": version,
+        "shared": shared_entries,
+        "languages": languages,
+        "fallback": fallback,
+    }
 
 
 # The worker's scripts, in the order they are joined into /sw.js.

@@ -2,6 +2,14 @@
 // by the server above this file) lists every stored file with its hash.
 // The server joins this file, outbox.js and sw.js into /sw.js, one classic
 // script; these are the names shared between them.
+//
+// Every request the worker takes on ends in a deliberate answer: the stored
+// copy, the network's, or one made up here (an empty 503 for a file, a
+// neutral page for a page). Never a rejected respondWith, which Firefox
+// reports as "A ServiceWorker intercepted the request and encountered an
+// unexpected error", nor Response.error(), which WebKit shows as "Response
+// served by service worker is an error": both leave the browser's own error
+// page on screen, which the quick exit promises never to do.
 /* global PRECACHE */
 /* exported cacheFirst, cacheLanguage, deleteOldCaches, isNeverCached, isPrecached */
 /* exported pageFromCacheOrNetwork, sharedUrls, startPage, storeAll, wantedLanguages */
@@ -10,6 +18,8 @@ const CACHE_PREFIX = 'app-'
 const CACHE_NAME = CACHE_PREFIX + PRECACHE.version
 // Never stored, never answered from a cache: people's requests and the advisors' side.
 const NEVER_CACHED = ['/api/', '/advisor/', '/healthz']
+// How often the made-up page tries again by itself, in seconds.
+const RETRY_SECONDS = 15
 
 /** @returns {string[]} the precached addresses of one language */
 function languageUrls (lang) {
@@ -97,10 +107,25 @@ function isNeverCached (url) {
   return NEVER_CACHED.some((prefix) => url.pathname.startsWith(prefix))
 }
 
-/** Precached files: from the cache; a miss goes to the network. */
+/** The stored copy of an address in this version's cache, if the browser lets us read it. */
+async function stored (url) {
+  try {
+    return await caches.match(url.pathname, { cacheName: CACHE_NAME })
+  } catch (error) {
+    // Storage refused or broken: as if nothing were stored.
+    return undefined
+  }
+}
+
+/** Precached files: from the cache; a miss goes to the network; offline, an empty 503. */
 async function cacheFirst (request, url) {
-  const cached = await caches.match(url.pathname, { cacheName: CACHE_NAME })
-  return cached || fetch(request)
+  const cached = await stored(url)
+  if (cached) return cached
+  try {
+    return await fetch(request)
+  } catch (error) {
+    return new Response(null, { status: 503, statusText: 'Offline' })
+  }
 }
 
 /**
@@ -108,36 +133,66 @@ async function cacheFirst (request, url) {
  * otherwise the network, and offline a neutral page in the right language.
  */
 async function pageFromCacheOrNetwork (request, url) {
-  const cached = await caches.match(url.pathname, { cacheName: CACHE_NAME })
+  const cached = await stored(url)
   if (cached) return cached
   try {
     return await fetch(request)
   } catch (error) {
-    return (await offlinePage(url)) || Response.error()
+    return (await offlinePage(url)) || fallbackPage(url)
   }
 }
 
 /** "/" chooses a language on the server; offline, the first stored home page. */
 async function startPage (request) {
+  const url = new URL(request.url)
   try {
     return await fetch(request)
   } catch (error) {
-    return (await offlinePage(new URL('/', self.location.origin))) || Response.error()
+    return (await offlinePage(url)) || fallbackPage(url)
   }
 }
 
 async function offlinePage (url) {
-  const cache = await caches.open(CACHE_NAME)
-  const preferred = languageOf(url)
-  const candidates = preferred ? [preferred] : []
-  for (const request of await cache.keys()) {
-    const lang = languageOf(request.url)
-    if (lang && !candidates.includes(lang)) candidates.push(lang)
-  }
-  for (const lang of candidates) {
-    const path = url.pathname === '/' ? `/${lang}/` : `/${lang}/o`
-    const page = await cache.match(path)
-    if (page) return page
+  try {
+    const cache = await caches.open(CACHE_NAME)
+    const preferred = languageOf(url)
+    const candidates = preferred ? [preferred] : []
+    for (const request of await cache.keys()) {
+      const lang = languageOf(request.url)
+      if (lang && !candidates.includes(lang)) candidates.push(lang)
+    }
+    for (const lang of candidates) {
+      const path = url.pathname === '/' ? `/${lang}/` : `/${lang}/o`
+      const page = await cache.match(path)
+      if (page) return page
+    }
+  } catch (error) {
+    // Storage refused or broken: the page made up below.
   }
   return null
+}
+
+/**
+ * A page with nothing stored and no connection (a browser that emptied the
+ * cache): made up here, neutral, in the address's language (English for
+ * "/"), and it tries again by itself, so that the app comes back, and is
+ * stored again, as soon as a connection does.
+ */
+function fallbackPage (url) {
+  const lang = languageOf(url) || 'en'
+  const [heading, dir] = PRECACHE.fallback[lang]
+  const text = heading.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`)
+  const html = '<!doctype html>' +
+    `<html lang="${lang}" dir="${dir}"><meta charset="utf-8">` +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    `<meta http-equiv="refresh" content="${RETRY_SECONDS}">` +
+    `<title>${text}</title><h1>${text}</h1></html>`
+  return new Response(html, {
+    status: 503,
+    headers: {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': "default-src 'none'",
+      'Cache-Control': 'no-store'
+    }
+  })
 }
