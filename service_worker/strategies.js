@@ -62,6 +62,7 @@ async function storeAll (urls, lang) {
 /** Caches a language's pages unless they are all there already. */
 async function cacheLanguage (lang) {
   if (!PRECACHE.languages[lang]) return
+  await renewIfEmptied()
   const cache = await caches.open(CACHE_NAME)
   const urls = languageUrls(lang)
   const present = await Promise.all(urls.map((url) => cache.match(url)))
@@ -86,6 +87,21 @@ async function wantedLanguages () {
     }
   }
   return [...wanted]
+}
+
+/**
+ * WebKit can empty a cache behind the worker's back and keep its name: in
+ * WebKitGTK 2.50's ephemeral sessions, some seconds after the last page of
+ * the app has gone (docs/webkit-emptied-cache/). Such a cache then takes
+ * every put and keeps none; deleted and opened again, it works. Install
+ * stores the shared files before this version answers anything, so a cache
+ * of this version with nothing in it has been emptied: it is renewed, and
+ * the page that asked for its language (every page load does) stores it again.
+ */
+async function renewIfEmptied () {
+  if (!(await caches.has(CACHE_NAME))) return
+  const cache = await caches.open(CACHE_NAME)
+  if ((await cache.keys()).length === 0) await caches.delete(CACHE_NAME)
 }
 
 async function deleteOldCaches () {
