@@ -3,6 +3,7 @@
 #  - Debian's chromium (the browser tests drive /usr/bin/chromium; nothing is downloaded)
 #  - Debian's Noto fonts, so that Arabic, Chinese and Tigrinya render
 #  - the Python package with its test extras, in ./.venv
+#  - the JavaScript checks and Lighthouse from the npm registry, in ./node_modules
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,6 +11,7 @@ cd "$(dirname "$0")"
 # (Arabic and Ge'ez in fonts-noto-core, Chinese in fonts-noto-cjk).
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 dpkg -s fonts-noto-core >/dev/null 2>&1 || missing+=(fonts-noto-core)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -27,6 +29,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
+
+# The JavaScript checks, from the npm registry at the versions package-lock.json
+# holds; installed again only when the lock file changed.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 
 # pytest's exit code, with 5 (no tests collected) turned into a failure.
 checked() {

@@ -24,7 +24,7 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server.cli import listen, uvicorn_config  # noqa: E402
+from server.cli.serve import listen, uvicorn_config  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
 

@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.crypto import seal  # noqa: E402
+from server.validation import CENTRES  # noqa: E402
 
-CENTRES = ("pag-asa", "payoke", "surya", "unknown")
 LANGS = ("en", "nl", "fr", "de")
 SEALED_POOL = 400  # distinct envelopes; keys are always fresh
 PHONES = 50
@@ -120,7 +120,7 @@ def sealed_bodies(url: str, count: int) -> list[bytes]:
     raw = base64.urlsafe_b64decode(document["raw"] + "=" * (-len(document["raw"]) % 4))
     bodies = []
     for index in range(count):
-        centre, lang = CENTRES[index % 4], LANGS[index % 4]
+        centre, lang = CENTRES[index % len(CENTRES)], LANGS[index % 4]
         plaintext = json.dumps(
             {"v": 1, "lang": lang, "fields": {"centre": centre, "situation": "x" * (index % 700)}}
         ).encode()

@@ -1,3 +1,4 @@
+// @ts-check
 // Starts every component found on the page. Each starts in its own try/catch
 // so that one failure never stops the others (or the quick exit).
 import { QuickExit } from './components/quick-exit/quick-exit.js'
@@ -8,13 +9,14 @@ import { OutboxStatus } from './components/outbox-status/outbox-status.js'
 import { AppNavigation } from './components/app-navigation/app-navigation.js'
 import { InstallSetup } from './components/install-setup/install-setup.js'
 
+/** @type {ComponentClass[]} */
 const components = [QuickExit, AppNavigation, SelfCheck, AppStatus, OutboxStatus, HelpForm, InstallSetup]
 // The page's language's strings, from /<lang>/t.js (a deferred script that has
 // run before this module); each component finds its own in its dataset.
 const texts = window.HAVEN_TEXTS || {}
 
 for (const Component of components) {
-  for (const $root of document.querySelectorAll(`[data-module="${Component.moduleName}"]`)) {
+  for (const $root of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(`[data-module="${Component.moduleName}"]`))) {
     try {
       Object.assign($root.dataset, texts[Component.moduleName] || {})
       new Component($root).init()

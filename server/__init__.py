@@ -1,4 +1,7 @@
-"""Haven: an offline-first help app for people in Belgium who may be victims
-of human trafficking, and for the advisors who answer them."""
+"""Haven, the server: an offline-first help app and its advisors' side.
+
+For people in Belgium who may be victims of human trafficking, and for the
+advisors who answer them.
+"""
 
 __version__ = "0.6.0"

@@ -1,3 +1,5 @@
+"""``python -m server``: the ``haven`` command line."""
+
 from .cli import main
 
 main(prog_name="haven")

@@ -26,6 +26,7 @@ from .crypto import InboxKey
 from .exact import ExactPathsMiddleware
 from .haven import Desk, Files, Haven, Keys, Push, utc_now
 from .intake import Intake
+from .pages_table import PAGES, TEXTS_PATH
 from .push import PushSender, VapidKey
 from .push_services import PushServices
 from .responses import NO_STORE, Representation
@@ -33,7 +34,8 @@ from .security.files import private_directory, private_umask
 from .security.headers import SecurityHeadersMiddleware
 from .security.ratelimit import RateLimiter
 from .settings import Settings
-from .site import OFFLINE_PATH, TEXTS_PATH, Site
+from .site import Site
+from .sitemap import ROBOTS_URL, SITEMAP_URL
 from .storage import Database
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -70,6 +72,8 @@ def routes() -> list[BaseRoute]:
         Route("/advisor", advisor_root, name="advisor_root"),
         Route("/", pages.root, name="root"),
         Route("/healthz", pages.healthz, name="healthz"),
+        Route(SITEMAP_URL, pages.page, name="sitemap"),
+        Route(ROBOTS_URL, pages.page, name="robots"),
         Route(assets.SERVICE_WORKER_URL, service_worker, name="service_worker"),
         Route(assets.MANIFEST_URL, manifest, name="manifest"),
         Route("/static/{path:path}", _serving(lambda files: files.static), name="static"),
@@ -80,13 +84,15 @@ def routes() -> list[BaseRoute]:
         ),
         Route("/install", pages.install_root, name="install_root"),
         Route("/{lang}", pages.language_root, name="language_root"),
-        Route("/{lang}/", pages.page, name="home"),
-        Route(
-            "/{lang}/p/7", pages.page_or_help_request, methods=["GET", "HEAD", "POST"], name="help"
+        *(
+            Route(
+                f"/{{lang}}/{entry.path}",
+                pages.VIEWS[entry.view],
+                methods=list(entry.view.methods),
+                name=entry.key,
+            )
+            for entry in PAGES
         ),
-        Route("/{lang}/p/{number:int}", pages.page, name="page"),
-        Route("/{lang}/q", pages.check, methods=["GET", "POST"], name="check"),
-        Route(f"/{{lang}}/{OFFLINE_PATH}", pages.page, name="offline"),
         Route(f"/{{lang}}/{TEXTS_PATH}", pages.page, name="texts"),
     ]
 

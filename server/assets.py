@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
-from .content import PAGE_PATHS, page_url
-from .i18n import ALIASES, LANGUAGES, NO_FALLBACK, translations
-from .responses import Representation, content_hash
-from .site import JAVASCRIPT, OFFLINE_PATH, texts_url
+from .component_texts import read_texts
+from .i18n import ALIASES, LANGUAGES, NO_FALLBACK
+from .pages_table import OFFLINE_PATH, language_urls
+from .responses import JAVASCRIPT, Representation, content_hash
 
 THEME_COLOUR = "#0b6e69"
 BACKGROUND_COLOUR = "#fbfaf7"
@@ -40,6 +41,8 @@ NOT_PRECACHED = {
     "/static/disguise/icons/notes-maskable-512.png",
 }
 DISGUISE_DIR = PWA_DIR / "disguise"
+# The notes disguise's words, in a texts file like a component's (relative to pwa/).
+NOTES_TEXTS = "disguise/_notes.texts.html"
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,18 @@ def _stylesheet() -> bytes:
     return b"\n".join(path.read_bytes() for path in parts)
 
 
+# A JSDoc type cast, `/** @type {T} */ (value)`, for the type checker only
+# (tsconfig.json); braces may nest two deep, as in {Record<string, {a: T}>}.
+_TYPE_CAST = re.compile(r"/\*\*\s*@type\s*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}\s*\*/\s*")
+
+
 def compact(source: bytes) -> bytes:
     """A script or stylesheet without its comment lines and indentation.
 
     Phones store every file for offline use, and the comments are for the
-    people who read the source. Only whole comment lines are dropped and only
-    leading spaces are removed (no script here has a multi-line string), so
-    what runs is exactly what is written.
+    people who read the source. Only whole comment lines and the type casts'
+    comments are dropped, and only leading spaces are removed (no script here
+    has a multi-line string), so what runs is exactly what is written.
     """
     kept: list[str] = []
     in_block = False
@@ -102,6 +110,7 @@ def compact(source: bytes) -> bytes:
         if in_block:
             in_block = "*/" not in stripped
             continue
+        stripped = _TYPE_CAST.sub("", stripped).strip()
         if stripped.startswith("/*"):
             in_block = "*/" not in stripped
             continue
@@ -146,24 +155,6 @@ def load_static() -> dict[str, Representation]:
     return assets
 
 
-def _notes_texts(_: Callable[[str], str]) -> dict[str, str]:
-    """The notes disguise's words, from the public catalogue."""
-    return {
-        "notes": _("Notes"),
-        "new": _("New note"),
-        "empty": _("No notes yet."),
-        "more": _("More"),
-        "erase": _("Erase all notes"),
-        "title": _("Title"),
-        "body": _("Note"),
-        "save": _("Save"),
-        "back": _("Back"),
-        "delete": _("Delete"),
-        "untitled": _("Untitled"),
-        "confirm": _("Erase all notes? This cannot be undone."),
-    }
-
-
 def notes_texts() -> Representation:
     """A module with the notes disguise's words in every language.
 
@@ -171,7 +162,7 @@ def notes_texts() -> Representation:
     from here by the language chosen at set-up or the browser's own.
     """
     texts = {
-        code: {**_notes_texts(translations(code).gettext), "dir": lang.direction}
+        code: {**read_texts(code, NOTES_TEXTS), "dir": lang.direction}
         for code, lang in LANGUAGES.items()
     }
     # The browser's own language is matched as the server matches Accept-Language.
@@ -244,14 +235,6 @@ def manifest() -> Representation:
     return Representation(body, "application/manifest+json")
 
 
-def language_urls(code: str) -> list[str]:
-    return [
-        *(page_url(code, key) for key in PAGE_PATHS),
-        f"/{code}/{OFFLINE_PATH}",
-        texts_url(code),
-    ]
-
-
 def fallback_texts() -> dict[str, list[str]]:
     """Per language, the heading and direction of the page the worker makes up
     itself when it has nothing stored and no connection (a browser that lost
@@ -274,11 +257,13 @@ def precache_list(
     version = content_hash(
         json.dumps([shared_entries, languages, fallback], sort_keys=True).encode()
     )
+    # "offline": the address, after /<lang>/, of the page shown for one never stored.
     return {
         "version": version,
         "shared": shared_entries,
         "languages": languages,
         "fallback": fallback,
+        "offline": OFFLINE_PATH,
     }
 
 
@@ -286,11 +271,19 @@ def precache_list(
 WORKER_SCRIPTS = ("strategies.js", "outbox.js", "sw.js")
 
 
+def worker_source() -> bytes:
+    """The worker's scripts joined in order, as written."""
+    return b"\n".join((SERVICE_WORKER_DIR / name).read_bytes() for name in WORKER_SCRIPTS)
+
+
 def service_worker(precache: Mapping[str, object]) -> Representation:
-    """The worker script: the precache list, then the strategies, then the listeners."""
+    """The worker script: the precache list, then the strategies, then the listeners.
+
+    Without their comments, like every other script: the phone keeps the
+    worker too, and fetches it again at each update.
+    """
     header = (
         "// Generated by the server at start; edit service_worker/*.js instead.\n"
         f"const PRECACHE = {json.dumps(precache, separators=(',', ':'))};\n"
     )
-    source = b"\n".join((SERVICE_WORKER_DIR / name).read_bytes() for name in WORKER_SCRIPTS)
-    return Representation(header.encode("utf-8") + source, _TYPES[".js"])
+    return Representation(header.encode("utf-8") + compact(worker_source()), _TYPES[".js"])

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -19,23 +22,11 @@ from markupsafe import Markup
 
 from .bundle import CONTENT_DIR
 from .i18n import LANGUAGES
+from .pages_table import PAGES, page_url
 
-# The pages, their neutral addresses (relative to /<lang>/) and the sections
-# the templates attach pictures or layout to. Titles and addresses never
-# carry a sensitive word: the browser's history list shows them.
-PAGE_PATHS: dict[str, str] = {
-    "home": "",
-    "forms": "p/1",
-    "steps": "p/2",
-    "centres": "p/3",
-    "rights": "p/4",
-    "find": "p/5",
-    "safety": "p/6",
-    "help": "p/7",
-    "privacy": "p/8",
-    "install": "p/9",
-    "check": "q",
-}
+# The pages written in content/<lang>/<key>.md, by key, with their addresses
+# relative to /<lang>/ (server/pages_table.py holds the table).
+PAGE_PATHS: dict[str, str] = {entry.key: entry.path for entry in PAGES if entry.content}
 
 _SECTION = re.compile(r"^## +(?P<heading>.+?) *\{#(?P<id>[a-z0-9-]+)\} *$")
 _FRONT_MATTER = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n(?P<body>.*)\Z", re.S)
@@ -59,6 +50,9 @@ class Page:
     heading: str
     lead: str
     sections: tuple[Section, ...]
+    # For search engines' result lists (<meta name="description">); unlike the
+    # title it is not shown in the browser's history, so it says what the page is.
+    description: str = ""
 
     def section(self, section_id: str) -> Section:
         for section in self.sections:
@@ -107,10 +101,6 @@ class Content:
 def tel_uri(number: str) -> str:
     digits = re.sub(r"[^\d+]", "", number)
     return f"tel:{digits}"
-
-
-def page_url(lang: str, key: str) -> str:
-    return f"/{lang}/{PAGE_PATHS[key]}"
 
 
 def _markdown() -> MarkdownIt:
@@ -177,7 +167,12 @@ def parse_page(text: str, key: str, lang: str, source: Path) -> Page:
     if len(set(ids)) != len(ids):
         raise ContentError(f"{source}: a section id appears twice")
     return Page(
-        key, lang, str(meta["heading"]).strip(), str(meta.get("lead", "")).strip(), tuple(sections)
+        key,
+        lang,
+        str(meta["heading"]).strip(),
+        str(meta.get("lead", "")).strip(),
+        tuple(sections),
+        str(meta.get("description", "")).strip(),
     )
 
 
@@ -190,11 +185,37 @@ def _load_yaml(path: Path) -> Any:
         raise ContentError(f"{path}: not valid YAML: {error}") from error
 
 
+@dataclass(frozen=True)
+class ContentIds:
+    """The centre and question ids, which only content/ spells out."""
+
+    centres: tuple[str, ...]  # in the order of centres.yaml
+    regions: Mapping[str, str]  # each centre's region, by centre id
+    questions: tuple[str, ...]  # in the order of questions.yaml
+
+
+@cache
+def content_ids(content_dir: Path = CONTENT_DIR) -> ContentIds:
+    """The ids alone, read once: the help form's rules need them when imported."""
+    centres_path, questions_path = content_dir / "centres.yaml", content_dir / "questions.yaml"
+    try:
+        centres = {
+            str(item["id"]): str(item["region"]) for item in _load_yaml(centres_path)["centres"]
+        }
+    except (KeyError, TypeError) as error:
+        raise ContentError(f"{centres_path}: missing or malformed field {error}") from error
+    try:
+        questions = tuple(str(qid) for qid in _load_yaml(questions_path)["questions"])
+    except (KeyError, TypeError) as error:
+        raise ContentError(f"{questions_path}: missing or malformed field {error}") from error
+    return ContentIds(tuple(centres), MappingProxyType(centres), questions)
+
+
 def _load_questions(
     content_dir: Path,
 ) -> tuple[int, dict[str, tuple[tuple[str, str], ...]]]:
     spec = _load_yaml(content_dir / "questions.yaml")
-    ids = list(spec["questions"])
+    ids = content_ids(content_dir).questions
     result: dict[str, tuple[tuple[str, str], ...]] = {}
     for lang in LANGUAGES:
         path = content_dir / lang / "questions.yaml"

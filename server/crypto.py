@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .security.files import require_private
+from .security.files import create_exclusively, require_private
 
 logger = logging.getLogger("haven.crypto")
 
@@ -294,39 +294,3 @@ def _load(path: Path) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise InboxKeyError(f"the inbox key {path} is not a P-256 key")
     return key
-
-
-def create_exclusively(path: Path, content: bytes) -> bool:
-    """Write ``content`` to ``path`` only if nothing is there; False if something was.
-
-    The key is written to a private temporary file and then linked into place:
-    unlike a rename, a link never replaces a file that appeared meanwhile, and
-    no reader ever sees a half-written key.
-    """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return False
-    finally:
-        temporary.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
-    return True
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the new name itself durable; some systems cannot open a directory.
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

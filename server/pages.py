@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -10,11 +11,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from . import haven
 from .bodies import MAX_BODY, last_values, parse_form, read_limited
-from .content import page_url
 from .crypto import seal
 from .forms import form_idempotency_key, form_nonce, set_form_nonce
 from .i18n import LANGUAGES, negotiate
 from .intake import UNAVAILABLE_RETRY_SECONDS, Accepted, Limited, Replayed
+from .pages_table import View, page_url
 from .responses import NO_STORE
 from .security.clients import client_of
 from .site import Site
@@ -90,6 +91,14 @@ async def check(request: Request) -> Response:
     yes = sum(answers.values())
     result = "result-likely" if yes >= current.content.threshold else "result-unlikely"
     return HTMLResponse(current.render_check(code, result), headers=NO_STORE)
+
+
+# The view answering each kind of page of the table (server/pages_table.py).
+VIEWS: dict[View, Callable[[Request], Awaitable[Response]]] = {
+    View.PAGE: page,
+    View.HELP: page_or_help_request,
+    View.CHECK: check,
+}
 
 
 async def help_request(request: Request) -> Response:

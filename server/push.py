@@ -30,9 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
-from .crypto import create_exclusively
 from .push_services import PushServices, is_public_address, origin_of
-from .security.files import require_private
+from .security.files import create_exclusively, require_private
 from .storage import Database, StoredRequest
 from .storage.subscriptions import Subscription, delete_subscription, subscriptions_for
 

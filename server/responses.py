@@ -21,6 +21,7 @@ from starlette.responses import Response
 NO_STORE = {"Cache-Control": "no-store"}
 # Below this size gzip's header costs more than it saves.
 MIN_GZIP_SIZE = 512
+JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
 def content_hash(body: bytes) -> str:
@@ -112,6 +113,7 @@ def _compressible(media_type: str) -> bool:
         "application/javascript",
         "application/json",
         "application/manifest+json",
+        "application/xml",
         "image/svg+xml",
     }
 

@@ -20,48 +20,17 @@ from babel.dates import format_date
 from markupsafe import Markup
 
 from .bundle import PWA_DIR
-from .content import PAGE_PATHS, Content, page_url, tel_uri
+from .compiled import COMPILED
+from .component_texts import layout_texts
+from .content import Content, tel_uri
 from .i18n import LANGUAGES, Language, translations
-from .responses import Representation
+from .pages_table import PAGE, PAGES, PageEntry, View, page_url, texts_url
+from .responses import JAVASCRIPT, Representation
 from .settings import Settings
+from .sitemap import ROBOTS_URL, SITEMAP_URL, origin, robots, sitemap
 from .validation import FIELDS, RULES, messages
 
 HTML = "text/html; charset=utf-8"
-
-# Title numbers: the tab and the history list show only "Info" and a number.
-TITLE_NUMBERS: dict[str, int] = {
-    "forms": 1,
-    "steps": 2,
-    "centres": 3,
-    "rights": 4,
-    "find": 5,
-    "safety": 6,
-    "help": 7,
-    "check": 8,
-    "privacy": 9,
-    "install": 10,
-}
-
-# Which template and layout each page uses.
-PAGE_TEMPLATES: dict[str, tuple[str, str]] = {
-    "home": ("home.html", "plain"),
-    "forms": ("page.html", "plain"),
-    "steps": ("page.html", "steps"),
-    "centres": ("page.html", "plain"),
-    "rights": ("page.html", "plain"),
-    "find": ("contacts.html", "plain"),
-    "safety": ("page.html", "plain"),
-    "help": ("help.html", "plain"),
-    "privacy": ("page.html", "plain"),
-    "install": ("install.html", "plain"),
-    "check": ("check.html", "plain"),
-}
-
-OFFLINE_PATH = "o"
-# The strings the scripts of every page need, one file per language, so that
-# each page does not carry its own copy.
-TEXTS_PATH = "t.js"
-JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -73,72 +42,7 @@ class Alternate:
 
 
 def _nav(_: Callable[[str], str]) -> list[tuple[str, str]]:
-    return [
-        ("home", _("Start")),
-        ("help", _("Get help now")),
-        ("check", _("Seven questions")),
-        ("forms", _("What is it?")),
-        ("steps", _("What happens next")),
-        ("centres", _("Who helps")),
-        ("rights", _("Your rights")),
-        ("find", _("Find a centre")),
-        ("safety", _("Stay safe")),
-        ("install", _("Install it in disguise")),
-    ]
-
-
-def _module_texts(
-    code: str, _: Callable[[str], str], content: Content
-) -> dict[str, dict[str, str]]:
-    """Strings for the scripts of the page chrome, by component.
-
-    main.js copies each component's strings into its root element's dataset
-    (``data-i18n-*``) before starting it, so the components read them there.
-    """
-    return {
-        "quick-exit": {
-            "i18nShiftOnce": _("Shift pressed once. Press it 2 more times to leave quickly."),
-            "i18nShiftTwice": _("Shift pressed twice. Press it once more to leave quickly."),
-            "i18nShiftCancelled": _("Leaving quickly was cancelled."),
-        },
-        "app-status": {
-            "i18nProgress": _("Saving pages on this phone: {done} of {total}"),
-            "i18nReady": _("Done: this app now works without internet."),
-            "i18nUpdate": _("A new version is ready."),
-            "i18nReload": _("Use it now"),
-        },
-        "outbox-status": {
-            "i18nWaiting": _(
-                "Your message is saved on this phone, sealed. "
-                "It will be sent by itself when you are online."
-            ),
-            "i18nSending": _("Sending your message…"),
-            "i18nRefused": _("Your message could not be sent: {reason}"),
-            "i18nRefusedCall": _("You can call a centre instead:"),
-            # Sealed to a key the server no longer holds: it can only be written again.
-            "i18nUndeliverable": _("This message can no longer be sent. Please write it again."),
-            "i18nWriteAgain": _("Write it again"),
-            "i18nWriteAgainUrl": page_url(code, "help"),
-            "i18nSent": _("Your message has been sent. Your reference: {reference}."),
-            "i18nContactBy": _("An advisor will contact you by {date}."),
-            "i18nSendNow": _("Send now"),
-            "i18nTryAgain": _("Try again"),
-            "i18nDelete": _("Delete"),
-            "i18nConfirmDelete": _("Tap again to delete"),
-            "i18nOk": _("OK, hide this"),
-            "i18nCalls": json.dumps(
-                [
-                    *([centre.name, centre.tel, centre.phone] for centre in content.centres),
-                    [_("Police"), tel_uri(content.numbers.police), content.numbers.police],
-                ],
-                ensure_ascii=False,
-            ),
-        },
-    }
-
-
-def texts_url(code: str) -> str:
-    return f"/{code}/{TEXTS_PATH}"
+    return [(entry.key, _(entry.nav)) for entry in PAGES if entry.nav is not None]
 
 
 def _region_names(_: Callable[[str], str]) -> dict[str, str]:
@@ -157,33 +61,11 @@ def load_pictograms() -> dict[str, Markup]:
     }
 
 
-class _CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in memory and shared by every language.
-
-    Each language has its own environment (its own gettext), but the compiled
-    code of a template does not depend on the language: compiling it once
-    instead of sixteen times is most of the server's start time.
-    """
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-_COMPILED = _CompiledTemplates()
-
-
 @cache
 def _environment(code: str) -> jinja2.Environment:
     """One template environment per language, for the whole process."""
     env = jinja2.Environment(
-        bytecode_cache=_COMPILED,
+        bytecode_cache=COMPILED,
         loader=jinja2.FileSystemLoader([PWA_DIR / "templates", PWA_DIR / "components"]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -204,12 +86,16 @@ class Site:
         self.content = content
         self.pictograms = load_pictograms()
         self._environments = {code: _environment(code) for code in LANGUAGES}
+        # Every address of the public site, prerendered: each language's pages
+        # and scripts' strings, then what search engines read.
         self.pages: dict[str, Representation] = {}
         for code in LANGUAGES:
-            for key in PAGE_PATHS:
-                self.pages[page_url(code, key)] = self._render_page(code, key)
-            self.pages[f"/{code}/{OFFLINE_PATH}"] = self._render_offline(code)
+            for entry in PAGES:
+                self.pages[entry.url(code)] = self._render_page(code, entry)
             self.pages[texts_url(code)] = self._render_texts(code)
+        base = origin(settings)
+        self.pages[SITEMAP_URL] = sitemap(base, LANGUAGES)
+        self.pages[ROBOTS_URL] = robots(base)
 
     def gettext(self, code: str) -> Callable[[str], str]:
         return translations(code).gettext
@@ -220,13 +106,17 @@ class Site:
     def context(self, code: str, key: str | None, path: str) -> dict[str, Any]:
         lang: Language = LANGUAGES[code]
         _ = self.gettext(code)
-        number = TITLE_NUMBERS.get(key or "")
+        number = None if key is None else PAGE[key].number
         title = _("Info") if number is None else f"{_('Info')} · {number}"
+        description = ""
+        if key is not None and PAGE[key].content:
+            description = self.content.page(code, key).description
         return {
             "lang": lang,
             "languages": LANGUAGES,
             "texts_url": texts_url(code),
             "title": title,
+            "description": description,
             "page_key": key,
             "with_picker": key in (None, "home"),
             "alternates": self.alternates(path),
@@ -246,10 +136,11 @@ class Site:
 
     def render_check(self, code: str, result: str | None, error: str | None = None) -> str:
         """The self-check page; ``result`` is shown for the no-JavaScript answer."""
+        entry = PAGE["check"]
         return self.render(
             code,
-            "check.html",
-            **self.context(code, "check", PAGE_PATHS["check"]),
+            entry.template,
+            **self.context(code, entry.key, entry.path),
             page=self.content.page(code, "check"),
             questions=self.content.questions[code],
             threshold=self.content.threshold,
@@ -272,10 +163,11 @@ class Site:
             name: texts[error].replace("{max}", str(FIELDS[name].get("max", "")))
             for name, error in (errors or {}).items()
         }
+        entry = PAGE["help"]
         return self.render(
             code,
-            "help.html",
-            **self.context(code, "help", PAGE_PATHS["help"]),
+            entry.template,
+            **self.context(code, entry.key, entry.path),
             page=self.content.page(code, "help"),
             privacy=self.content.page(code, "privacy"),
             questions=self.content.questions[code],
@@ -290,34 +182,32 @@ class Site:
         return self.render(
             code,
             "sent.html",
-            **self.context(code, None, PAGE_PATHS["help"]),
+            **self.context(code, None, PAGE["help"].path),
             reference=reference,
             contact_by_text=contact_by_text,
         )
 
-    def _render_page(self, code: str, key: str) -> Representation:
-        if key == "check":
+    def _render_page(self, code: str, entry: PageEntry) -> Representation:
+        if entry.view is View.CHECK:
             html = self.render_check(code, None)
-        elif key == "help":
+        elif entry.view is View.HELP:
             html = self.render_help(code)
+        elif not entry.content:
+            # The app's own page (offline): no content, and no place in the list of pages.
+            html = self.render(code, entry.template, **self.context(code, None, entry.path))
         else:
-            template, layout = PAGE_TEMPLATES[key]
             html = self.render(
                 code,
-                template,
-                **self.context(code, key, PAGE_PATHS[key]),
-                page=self.content.page(code, key),
-                layout=layout,
+                entry.template,
+                **self.context(code, entry.key, entry.path),
+                page=self.content.page(code, entry.key),
+                layout=entry.layout,
             )
-        return _stored_page(html)
-
-    def _render_offline(self, code: str) -> Representation:
-        html = self.render(code, "offline.html", **self.context(code, None, OFFLINE_PATH))
         return _stored_page(html)
 
     def _render_texts(self, code: str) -> Representation:
         texts = json.dumps(
-            _module_texts(code, self.gettext(code), self.content),
+            layout_texts(code, self.context(code, None, "")),
             ensure_ascii=False,
             separators=(",", ":"),
         )

@@ -12,11 +12,18 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-CENTRES = ("pag-asa", "payoke", "surya", "unknown")
+from .content import content_ids
+
+# The centres and the self-check's questions are those of content/.
+_IDS = content_ids()
+CENTRE_IDS = _IDS.centres
+# "I don't know": a coordinator routes the request to a centre.
+UNKNOWN_CENTRE = "unknown"
+CENTRES = (*CENTRE_IDS, UNKNOWN_CENTRE)
 CHANNELS = ("call", "sms", "whatsapp", "signal", "email", "self")
 NUMBER_CHANNELS = ("call", "sms", "whatsapp", "signal")
 YES_NO = ("yes", "no")
-QUESTION_IDS = ("forced", "pay", "sick", "threats", "watched", "papers", "stuck")
+QUESTION_IDS = _IDS.questions
 
 # Separators people type inside phone numbers; removed before the check.
 PHONE_SEPARATORS = r"[\s().\-/]"
@@ -55,14 +62,21 @@ FIELDS: dict[str, dict[str, Any]] = {
     "consent": {"kind": "flag", "required": True, "message": "consent"},
 }
 
-# Belgian postcode ranges and the centre of their region (Brussels: PAG-ASA,
-# Flanders: PAYOKE, Wallonia with the German-speaking community: SÜRYA).
-POSTCODE_CENTRES = (
-    (1000, 1299, "pag-asa"),
-    (1300, 1499, "surya"),
-    (1500, 3999, "payoke"),
-    (4000, 7999, "surya"),
-    (8000, 9999, "payoke"),
+# Belgian postcode ranges and their region (Wallonia includes the
+# German-speaking community), as the regions of content/centres.yaml.
+POSTCODE_REGIONS = (
+    (1000, 1299, "brussels"),
+    (1300, 1499, "wallonia"),
+    (1500, 3999, "flanders"),
+    (4000, 7999, "wallonia"),
+    (8000, 9999, "flanders"),
+)
+# A region's centre: the first of centres.yaml in that region.
+_REGION_CENTRES = dict(reversed([(region, centre) for centre, region in _IDS.regions.items()]))
+POSTCODE_CENTRES = tuple(
+    (low, high, _REGION_CENTRES[region])
+    for low, high, region in POSTCODE_REGIONS
+    if region in _REGION_CENTRES
 )
 
 RULES: dict[str, Any] = {

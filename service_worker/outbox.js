@@ -48,7 +48,29 @@ const FORGET_KEY = 'app-tidy'
 // hold: the plaintext is gone, so the item can never be delivered.
 const UNDELIVERABLE = 'unknown_key'
 
+/**
+ * A sealed request on its way; only its routing is in clear.
+ * @typedef {object} OutboxItem
+ * @property {string} key - its Idempotency-Key: a second delivery is a replay
+ * @property {string} centre
+ * @property {string} lang
+ * @property {object} envelope
+ * @property {number} createdAt
+ * @property {number} attempts
+ * @property {number} nextAttempt - when the retry timer may try it again
+ * @property {OutboxFailure | null} failed - why the server refused it
+ * @property {boolean} [quiet] - delivered without a receipt (an exit came first)
+ */
+
+/**
+ * @typedef {object} OutboxFailure
+ * @property {number} status
+ * @property {string} message
+ * @property {string} [error]
+ */
+
 class Outbox {
+  /** @returns {Promise<IDBDatabase>} */
   static open () {
     return new Promise((resolve, reject) => {
       const request = indexedDB.open(OUTBOX_DB, OUTBOX_VERSION)
@@ -64,15 +86,18 @@ class Outbox {
 
   /**
    * One transaction over one or more stores; resolves once it has committed.
+   * @template T
    * @param {string | string[]} storeNames
    * @param {IDBTransactionMode} mode
-   * @param {(transaction: IDBTransaction) => any} work
+   * @param {(transaction: IDBTransaction) => T | Promise<T>} work
+   * @returns {Promise<T>}
    */
   static async transact (storeNames, mode, work) {
     const db = await Outbox.open()
     try {
       return await new Promise((resolve, reject) => {
         const transaction = db.transaction(storeNames, mode)
+        /** @type {T} */
         let result
         Promise.resolve(work(transaction)).then((value) => { result = value }, reject)
         transaction.oncomplete = () => resolve(result)
@@ -84,10 +109,22 @@ class Outbox {
     }
   }
 
+  /**
+   * @template T
+   * @param {string} storeName
+   * @param {IDBTransactionMode} mode
+   * @param {(store: IDBObjectStore) => T | Promise<T>} work
+   * @returns {Promise<T>}
+   */
   static run (storeName, mode, work) {
     return Outbox.transact(storeName, mode, (transaction) => work(transaction.objectStore(storeName)))
   }
 
+  /**
+   * @template T
+   * @param {IDBRequest<T>} idbRequest
+   * @returns {Promise<T>}
+   */
   static request (idbRequest) {
     return new Promise((resolve, reject) => {
       idbRequest.onsuccess = () => resolve(idbRequest.result)
@@ -95,6 +132,7 @@ class Outbox {
     })
   }
 
+  /** @returns {Promise<OutboxItem[]>} */
   static items () {
     return Outbox.run('items', 'readonly', (store) => Outbox.request(store.getAll()))
   }
@@ -108,6 +146,7 @@ class Outbox {
     return Outbox.run('receipts', 'readonly', (store) => Outbox.request(store.getAll()))
   }
 
+  /** @param {OutboxItem} item */
   static put (item) {
     return Outbox.run('items', 'readwrite', (store) => Outbox.request(store.put(item)))
   }
@@ -116,7 +155,7 @@ class Outbox {
    * Changes some fields of a stored item, read again in the same transaction:
    * what changed meanwhile (an exit's `quiet`, a deletion) is kept.
    * @param {string} key
-   * @param {object} changes
+   * @param {Partial<OutboxItem>} changes
    * @returns {Promise<void>}
    */
   static update (key, changes) {
@@ -130,12 +169,16 @@ class Outbox {
     }))
   }
 
-  /** Throws a waiting item away (the person asked to, twice). */
+  /**
+   * Throws a waiting item away (the person asked to, twice).
+   * @param {string} key
+   */
   static async remove (key) {
     await Outbox.run('items', 'readwrite', (store) => Outbox.request(store.delete(key)))
     Outbox.announce()
   }
 
+  /** @param {string} reference */
   static async dismissReceipt (reference) {
     await Outbox.run('receipts', 'readwrite', (store) => Outbox.request(store.delete(reference)))
     Outbox.announce()
@@ -158,12 +201,12 @@ class Outbox {
   static forgetReceipts () {
     try {
       localStorage.setItem(FORGET_KEY, '1')
-    } catch (error) {
+    } catch {
       // Storage blocked: the worker and the attempt below remain.
     }
     try {
       navigator.serviceWorker?.controller?.postMessage({ type: FORGET_MESSAGE })
-    } catch (error) {
+    } catch {
       // No worker controls the page: the mark and the attempt below remain.
     }
     return Outbox.finishForgetting()
@@ -178,13 +221,13 @@ class Outbox {
     if (typeof localStorage === 'undefined') return
     try {
       if (localStorage.getItem(FORGET_KEY) === null) return
-    } catch (error) {
+    } catch {
       return
     }
     await Outbox.clearReceipts()
     try {
       localStorage.removeItem(FORGET_KEY)
-    } catch (error) {
+    } catch {
       // Then the next page start clears again: harmless.
     }
   }
@@ -252,7 +295,7 @@ class Outbox {
       // that no worker controls, and the try at once with it.
       const registration = inWorker ? self.registration : await navigator.serviceWorker?.getRegistration()
       await registration?.sync?.register(SYNC_TAG)
-    } catch (error) {
+    } catch {
       // No Background Sync here: the online event, page loads and the
       // worker's start deliver instead.
     }
@@ -263,7 +306,7 @@ class Outbox {
    * fires when a connection returns, forget receipts when a page's exit asks,
    * and deliver what waits every time the worker starts (browsers without
    * Background Sync; it starts for any page load or navigation).
-   * @param {ServiceWorkerGlobalScope} scope
+   * @param {WorkerGlobalScope} scope - the service worker's (service_worker/scope.d.ts)
    */
   static listen (scope) {
     scope.addEventListener('sync', (event) => {
@@ -289,6 +332,7 @@ class Outbox {
     channel.close()
   }
 
+  /** @param {number} attempts */
   static retryDelay (attempts) {
     const delay = Math.min(RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1), RETRY_MAX_MS)
     return delay / 2 + Math.random() * delay / 2
@@ -324,7 +368,11 @@ class Outbox {
     return counts
   }
 
-  /** One attempt; returns 'sent', 'retry' or 'refused'. */
+  /**
+   * One attempt.
+   * @param {OutboxItem} item
+   * @returns {Promise<'sent' | 'retry' | 'refused'>}
+   */
   static async deliver (item) {
     let response
     try {
@@ -338,7 +386,7 @@ class Outbox {
         // stop every later delivery; given up, it is retried (a replay at worst).
         signal: typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(DELIVER_TIMEOUT_MS) : undefined
       })
-    } catch (error) {
+    } catch {
       await Outbox.later(item, null)
       return 'retry'
     }
@@ -371,18 +419,24 @@ class Outbox {
       return 'retry'
     }
     // Refused for good (a 4xx): keep it, say so, and let the person choose.
+    /** @type {{message?: unknown, error?: unknown}} */
     let body = {}
     try {
       body = (await response.json()) || {}
-    } catch (error) {
-      body = {}
+    } catch {
+      // Not JSON: refused without a reason.
     }
+    /** @type {OutboxFailure} */
     const failed = { status: response.status, message: String(body.message || '') }
     if (body.error === UNDELIVERABLE) failed.error = UNDELIVERABLE
     await Outbox.update(item.key, { failed, attempts: item.attempts + 1 })
     return 'refused'
   }
 
+  /**
+   * @param {OutboxItem} item
+   * @param {number | null} delay - milliseconds; null: the back-off's
+   */
   static async later (item, delay) {
     const attempts = item.attempts + 1
     const nextAttempt = Date.now() + (delay ?? Outbox.retryDelay(attempts))

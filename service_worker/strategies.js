@@ -1,3 +1,4 @@
+// @ts-check
 // Small named strategies used by the listeners in sw.js. PRECACHE (injected
 // by the server above this file) lists every stored file with its hash.
 // The server joins this file, outbox.js and sw.js into /sw.js, one classic
@@ -21,7 +22,10 @@ const NEVER_CACHED = ['/api/', '/advisor/', '/healthz']
 // How often the made-up page tries again by itself, in seconds.
 const RETRY_SECONDS = 15
 
-/** @returns {string[]} the precached addresses of one language */
+/**
+ * @param {string} lang
+ * @returns {string[]} the precached addresses of one language
+ */
 function languageUrls (lang) {
   return (PRECACHE.languages[lang] || []).map(([url]) => url)
 }
@@ -30,12 +34,17 @@ function sharedUrls () {
   return PRECACHE.shared.map(([url]) => url)
 }
 
-/** The language of an address such as /nl/p/3, if Haven has it. */
+/**
+ * The language of an address such as /nl/p/3, if Haven has it.
+ * @param {string | URL} url
+ * @returns {string | null}
+ */
 function languageOf (url) {
   const first = new URL(url, self.location.origin).pathname.split('/')[1]
   return Object.prototype.hasOwnProperty.call(PRECACHE.languages, first) ? first : null
 }
 
+/** @param {object} message */
 async function tellClients (message) {
   const clients = await self.clients.matchAll({ includeUncontrolled: true, type: 'window' })
   for (const client of clients) client.postMessage(message)
@@ -44,6 +53,8 @@ async function tellClients (message) {
 /**
  * Stores the given addresses in this version's cache, fetching past the HTTP
  * cache, and reports progress for `lang` to the open pages.
+ * @param {string[]} urls
+ * @param {string} [lang]
  */
 async function storeAll (urls, lang) {
   const cache = await caches.open(CACHE_NAME)
@@ -59,7 +70,10 @@ async function storeAll (urls, lang) {
   }))
 }
 
-/** Caches a language's pages unless they are all there already. */
+/**
+ * Caches a language's pages unless they are all there already.
+ * @param {string} lang
+ */
 async function cacheLanguage (lang) {
   if (!PRECACHE.languages[lang]) return
   await renewIfEmptied()
@@ -115,31 +129,41 @@ const PRECACHED = new Set([
   ...Object.keys(PRECACHE.languages).flatMap(languageUrls)
 ])
 
+/** @param {URL} url */
 function isPrecached (url) {
   return PRECACHED.has(url.pathname)
 }
 
+/** @param {URL} url */
 function isNeverCached (url) {
   return NEVER_CACHED.some((prefix) => url.pathname.startsWith(prefix))
 }
 
-/** The stored copy of an address in this version's cache, if the browser lets us read it. */
+/**
+ * The stored copy of an address in this version's cache, if the browser lets us read it.
+ * @param {URL} url
+ * @returns {Promise<Response | undefined>}
+ */
 async function stored (url) {
   try {
     return await caches.match(url.pathname, { cacheName: CACHE_NAME })
-  } catch (error) {
+  } catch {
     // Storage refused or broken: as if nothing were stored.
     return undefined
   }
 }
 
-/** Precached files: from the cache; a miss goes to the network; offline, an empty 503. */
+/**
+ * Precached files: from the cache; a miss goes to the network; offline, an empty 503.
+ * @param {Request} request
+ * @param {URL} url
+ */
 async function cacheFirst (request, url) {
   const cached = await stored(url)
   if (cached) return cached
   try {
     return await fetch(request)
-  } catch (error) {
+  } catch {
     return new Response(null, { status: 503, statusText: 'Offline' })
   }
 }
@@ -147,27 +171,36 @@ async function cacheFirst (request, url) {
 /**
  * Pages: the stored copy if there is one (it belongs to this version);
  * otherwise the network, and offline a neutral page in the right language.
+ * @param {Request} request
+ * @param {URL} url
  */
 async function pageFromCacheOrNetwork (request, url) {
   const cached = await stored(url)
   if (cached) return cached
   try {
     return await fetch(request)
-  } catch (error) {
+  } catch {
     return (await offlinePage(url)) || fallbackPage(url)
   }
 }
 
-/** "/" chooses a language on the server; offline, the first stored home page. */
+/**
+ * "/" chooses a language on the server; offline, the first stored home page.
+ * @param {Request} request
+ */
 async function startPage (request) {
   const url = new URL(request.url)
   try {
     return await fetch(request)
-  } catch (error) {
+  } catch {
     return (await offlinePage(url)) || fallbackPage(url)
   }
 }
 
+/**
+ * @param {URL} url
+ * @returns {Promise<Response | null>}
+ */
 async function offlinePage (url) {
   try {
     const cache = await caches.open(CACHE_NAME)
@@ -178,11 +211,11 @@ async function offlinePage (url) {
       if (lang && !candidates.includes(lang)) candidates.push(lang)
     }
     for (const lang of candidates) {
-      const path = url.pathname === '/' ? `/${lang}/` : `/${lang}/o`
+      const path = url.pathname === '/' ? `/${lang}/` : `/${lang}/${PRECACHE.offline}`
       const page = await cache.match(path)
       if (page) return page
     }
-  } catch (error) {
+  } catch {
     // Storage refused or broken: the page made up below.
   }
   return null
@@ -193,6 +226,8 @@ async function offlinePage (url) {
  * cache): made up here, neutral, in the address's language (English for
  * "/"), and it tries again by itself, so that the app comes back, and is
  * stored again, as soon as a connection does.
+ * @param {URL} url
+ * @returns {Response}
  */
 function fallbackPage (url) {
   const lang = languageOf(url) || 'en'

@@ -1,3 +1,4 @@
+// @ts-check
 // The service worker's event listeners. Strategies live in strategies.js;
 // the outbox installs its own listeners (Outbox.listen). The server joins
 // strategies.js, outbox.js and this file into /sw.js, one classic script, so

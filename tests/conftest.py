@@ -8,18 +8,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 from advisors import Desk, make_settings, staffed_desk
 from helpers import CHROMIUM, CHROMIUM_ARGS
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 def app_session(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One app for the read-only tests: rendering every page takes a moment."""
     return create_app(make_settings(tmp_path_factory.mktemp("app")))
+
+
+@pytest_asyncio.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database of its own, in the test's data directory."""
+    settings = make_settings(tmp_path)
+    settings.data_dir.mkdir(parents=True)
+    database = Database.from_settings(settings)
+    await database.start()
+    yield database
+    await database.stop()
 
 
 @pytest.fixture

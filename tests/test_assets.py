@@ -121,15 +121,31 @@ def test_unknown_static_files_are_404(client) -> None:  # type: ignore[no-untype
 def test_scripts_are_served_without_comment_lines_or_indentation() -> None:
     from server.assets import compact
 
-    source = b"""/**
+    source = b"""// @ts-check
+/**
  * A doc comment.
+ * @param {number} a
  */
 // a line comment
 export function f (a) {
   // inside
+  /** @type {Record<string, {b: HTMLElement}>} */
+  const seen = /** @type {{b: HTMLElement}} */ (document.body)
   return a * 2 /* kept: not a whole line */
 }
 """
     assert compact(source) == (
-        b"export function f (a) {\nreturn a * 2 /* kept: not a whole line */\n}\n"
+        b"export function f (a) {\nconst seen = (document.body)\n"
+        b"return a * 2 /* kept: not a whole line */\n}\n"
     )
+
+
+def test_no_script_reaches_the_phone_with_its_type_annotations() -> None:
+    from server.advisor import load_assets
+
+    scripts = {url: file.body for url, file in assets.load_static().items() if url.endswith(".js")}
+    scripts[assets.SERVICE_WORKER_URL] = assets.service_worker({"version": "x"}).body
+    scripts |= {url: file.body for url, file in load_assets().items() if url.endswith(".js")}
+    for url, body in scripts.items():
+        for mark in (b"@ts-check", b"/**", b"@type", b"@param", b"@returns", b"@typedef"):
+            assert mark not in body, (url, mark)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from conftest import make_settings
 
 from server.storage import Database, store_request
 from server.storage.advisors import create_advisor
@@ -17,16 +13,6 @@ from server.storage.cases import CaseClosed, Scope, events_of, get_case, record_
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 EVERYWHERE = Scope(None)
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    settings = make_settings(tmp_path)
-    settings.data_dir.mkdir(parents=True)
-    database = Database.from_settings(settings)
-    await database.start()
-    yield database
-    await database.stop()
 
 
 async def _request(db: Database) -> tuple[str, int]:

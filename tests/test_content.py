@@ -7,6 +7,7 @@ import yaml
 from server.content import (
     PAGE_PATHS,
     ContentError,
+    content_ids,
     load_content,
     parse_page,
 )
@@ -103,3 +104,23 @@ def test_malformed_pages_name_the_file(text: str, message: str) -> None:
 def test_a_missing_page_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match=r"questions\.yaml|page is missing"):
         load_content(tmp_path)
+
+
+def test_centre_and_question_ids_come_from_the_content() -> None:
+    centres = yaml.safe_load((ROOT / "content" / "centres.yaml").read_text())["centres"]
+    questions = yaml.safe_load((ROOT / "content" / "questions.yaml").read_text())["questions"]
+    ids = content_ids()
+    assert ids.centres == tuple(item["id"] for item in centres)
+    assert dict(ids.regions) == {item["id"]: item["region"] for item in centres}
+    assert ids.questions == tuple(questions)
+
+
+def test_malformed_id_files_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "centres.yaml").write_text("centres:\n  - name: no id\n")
+    (tmp_path / "questions.yaml").write_text("questions: [a]\n")
+    with pytest.raises(ContentError, match=r"centres\.yaml: missing or malformed field 'id'"):
+        content_ids(tmp_path)
+    (tmp_path / "centres.yaml").write_text("centres: []\n")
+    (tmp_path / "questions.yaml").write_text("threshold: 2\n")
+    with pytest.raises(ContentError, match=r"questions\.yaml: missing or malformed"):
+        content_ids(tmp_path)

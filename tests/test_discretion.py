@@ -380,6 +380,37 @@ def test_forgetting_the_code_clears_the_disguise_but_not_the_outbox(
         stop_server(server)
 
 
+# As a browser with site data blocked has it: reading localStorage throws.
+BLOCK_LOCAL_STORAGE = """
+Object.defineProperty(window, 'localStorage', {
+  configurable: true,
+  get () { throw new DOMException('The operation is insecure.', 'SecurityError') }
+})
+"""
+
+
+def test_where_nothing_can_be_kept_the_set_up_says_so(browser, live_server):  # type: ignore[no-untyped-def]
+    context = browser.new_context()
+    context.add_init_script(BLOCK_LOCAL_STORAGE)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/en/p/9")
+        page.check('input[name="disguise"][value="calculator"]')
+        page.fill("#unlock-code", "482913")
+        page.fill("#unlock-again", "482913")
+        page.locator("[data-form] button[type=submit]").click()
+        status = page.locator("[data-status]")
+        wait_for(
+            lambda: status.inner_text().startswith("This browser cannot do this."),
+            timeout=10,
+            page=page,
+            message="the set-up saying that nothing was kept",
+        )
+        assert page.locator("[data-ready]").is_hidden()
+    finally:
+        context.close()
+
+
 def test_a_page_brought_back_from_the_back_forward_cache_leaves(  # type: ignore[no-untyped-def]
     playwright_instance, live_server, neutral_site
 ):

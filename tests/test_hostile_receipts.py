@@ -29,7 +29,7 @@ from helpers import (
 
 from server.content import PAGE_PATHS, page_url
 from server.i18n import translations
-from server.site import OFFLINE_PATH
+from server.pages_table import OFFLINE_PATH
 
 pytestmark = pytest.mark.browser
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from conftest import make_settings
 from sqlalchemy import inspect, text
 
@@ -17,16 +15,6 @@ from server.storage import Database, count_requests, find_request, requests, sto
 from server.storage.requests import REFERENCE_ALPHABET
 
 RECEIVED = dt.datetime(2026, 11, 27, 22, 30, tzinfo=dt.UTC)  # 23:30 on a Friday in Brussels
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    settings = make_settings(tmp_path)
-    settings.data_dir.mkdir(parents=True)
-    database = Database.from_settings(settings)
-    await database.start()
-    yield database
-    await database.stop()
 
 
 async def store(db: Database, key: str, centre: str = "payoke", envelope: bytes = b"{}"):  # type: ignore[no-untyped-def]

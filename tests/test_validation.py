@@ -6,11 +6,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server.content import content_ids
 from server.validation import (
     CENTRES,
     CHANNELS,
     ERROR_CODES,
     FIELDS,
+    POSTCODE_CENTRES,
+    POSTCODE_REGIONS,
     centre_for_postcode,
     messages,
     validate,
@@ -120,6 +123,19 @@ def test_unknown_fields_are_dropped() -> None:
 )
 def test_postcode_regions(postcode: str, centre: str | None) -> None:
     assert centre_for_postcode(postcode) == centre
+
+
+def test_the_form_offers_the_centres_and_questions_of_the_content() -> None:
+    ids = content_ids()
+    assert FIELDS["centre"]["choices"] == (*ids.centres, "unknown")
+    asked = [name.removeprefix("q-") for name in FIELDS if name.startswith("q-")]
+    assert asked == list(ids.questions)
+    # Each postcode range leads to a centre of its own region.
+    assert len(POSTCODE_CENTRES) == len(POSTCODE_REGIONS)
+    for (low, high, region), (low_, high_, centre) in zip(
+        POSTCODE_REGIONS, POSTCODE_CENTRES, strict=True
+    ):
+        assert (low, high) == (low_, high_) and ids.regions[centre] == region
 
 
 def test_every_error_has_a_message() -> None:

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The dashboard's one script: the "notify me on this device" toggle.
  *
@@ -10,14 +11,19 @@ const WORKER = '/advisor/sw.js'
 
 function csrfToken () {
   const $meta = document.querySelector('meta[name="csrf-token"]')
-  return $meta ? $meta.getAttribute('content') : ''
+  return ($meta && $meta.getAttribute('content')) || ''
 }
 
+/** @param {string} base64url */
 function keyBytes (base64url) {
   const padded = base64url.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - base64url.length % 4) % 4)
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0))
 }
 
+/**
+ * @param {string} url
+ * @param {object} body
+ */
 async function post (url, body) {
   const response = await fetch(url, {
     method: 'POST',
@@ -32,6 +38,10 @@ async function post (url, body) {
 class PushToggle {
   static moduleName = 'push-toggle'
 
+  /**
+   * @param {Rendered<HTMLButtonElement>} $button
+   * @param {HTMLElement | null} $status
+   */
   constructor ($button, $status) {
     this.$button = $button
     this.$status = $status
@@ -42,6 +52,7 @@ class PushToggle {
       this.say(this.$button.dataset.unsupported)
       return
     }
+    /** @type {ServiceWorkerRegistration} */
     this.registration = await navigator.serviceWorker.register(WORKER, { scope: '/advisor/' })
     const subscription = await this.registration.pushManager.getSubscription()
     this.show(Boolean(subscription))
@@ -49,11 +60,13 @@ class PushToggle {
     this.$button.addEventListener('click', () => this.toggle())
   }
 
+  /** @param {boolean} on */
   show (on) {
     this.$button.setAttribute('aria-pressed', on ? 'true' : 'false')
     this.$button.textContent = on ? this.$button.dataset.on : this.$button.dataset.off
   }
 
+  /** @param {string} [text] */
   say (text) {
     if (this.$status) this.$status.textContent = text || ''
   }
@@ -80,7 +93,7 @@ class PushToggle {
       })
       await post('/advisor/api/push-subscription', subscription.toJSON())
       this.show(true)
-    } catch (error) {
+    } catch {
       this.say(this.$button.dataset.failed)
     } finally {
       this.$button.disabled = false
@@ -88,6 +101,7 @@ class PushToggle {
   }
 }
 
+/** @type {Rendered<HTMLButtonElement> | null} */
 const $button = document.querySelector('[data-push-toggle]')
 if ($button) {
   new PushToggle($button, document.querySelector('[data-push-status]')).start().catch(() => {})

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A working calculator. Typing the unlock code and then "=" opens the app;
  * any other number behaves as a calculator would: "=" just shows it.
@@ -7,12 +8,18 @@ import { openApp, startShell } from './shell.js'
 
 const MAX_DIGITS = 15
 
+/** @param {number} value */
 function format (value) {
   if (!Number.isFinite(value)) return 'Error'
   const rounded = Number.parseFloat(value.toPrecision(12))
   return String(rounded)
 }
 
+/**
+ * @param {number} left
+ * @param {string} operator
+ * @param {number} right
+ */
 function apply (left, operator, right) {
   switch (operator) {
     case '+': return left + right
@@ -24,24 +31,34 @@ function apply (left, operator, right) {
 }
 
 export class Calculator {
+  /** @param {HTMLElement} $display */
   constructor ($display) {
     this.$display = $display
     this.clear()
   }
 
   clear () {
+    /** @type {string} */
     this.entry = '0'
+    /** @type {number | null} */
     this.stored = null
+    /** @type {string | null} */
     this.operator = null
-    this.fresh = true // the next digit starts a new entry
-    this.typed = '' // exactly what was typed since the last operator: a code candidate
+    // The next digit starts a new entry.
+    /** @type {boolean} */
+    this.fresh = true
+    // Exactly what was typed since the last operator: a code candidate.
+    /** @type {string} */
+    this.typed = ''
     this.show(this.entry)
   }
 
+  /** @param {string} text */
   show (text) {
     this.$display.textContent = text
   }
 
+  /** @param {string} key */
   press (key) {
     if (/^[0-9]$/.test(key)) return this.digit(key)
     if (key === '.') return this.point()
@@ -52,6 +69,7 @@ export class Calculator {
     if (key === '%') return this.percent()
   }
 
+  /** @param {string} key */
   digit (key) {
     if (this.fresh) {
       this.entry = key
@@ -89,9 +107,11 @@ export class Calculator {
     this.show(this.entry)
   }
 
+  /** @param {string} operator */
   operate (operator) {
     if (this.operator && !this.fresh) {
-      this.stored = apply(this.stored, this.operator, Number(this.entry))
+      // An operator is only ever set after a number is stored.
+      this.stored = apply(/** @type {number} */ (this.stored), this.operator, Number(this.entry))
       this.show(format(this.stored))
     } else if (this.stored === null || !this.operator) {
       this.stored = Number(this.entry)
@@ -104,7 +124,7 @@ export class Calculator {
   equals () {
     const candidate = this.operator ? '' : this.typed
     if (this.operator) {
-      const result = apply(this.stored, this.operator, Number(this.entry))
+      const result = apply(/** @type {number} */ (this.stored), this.operator, Number(this.entry))
       this.entry = format(result)
       this.stored = null
       this.operator = null
@@ -122,10 +142,11 @@ export class Calculator {
 }
 
 startShell()
+/** @type {HTMLElement | null} */
 const $display = document.querySelector('[data-display]')
 if ($display) {
   const calculator = new Calculator($display)
-  for (const $key of document.querySelectorAll('[data-key]')) {
+  for (const $key of /** @type {NodeListOf<Rendered>} */ (document.querySelectorAll('[data-key]'))) {
     $key.addEventListener('click', () => calculator.press($key.dataset.key))
   }
   document.addEventListener('keydown', (event) => {

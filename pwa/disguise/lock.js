@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The disguise's lock: which disguise the person chose, and a salted PBKDF2
  * hash of their unlock code, kept only on this phone (localStorage). The code
@@ -13,16 +14,24 @@ const UNLOCKED_KEY = 'app-unlocked'
 // Everything a disguise keeps for itself (the notes' text); never the outbox.
 export const DISGUISE_DATA = ['app-notes']
 const ITERATIONS = 210000
+/** @type {Record<string, string>} */
 export const DISGUISES = { calculator: '/calculator', notes: '/notes' }
 
+/** @param {ArrayBuffer | Uint8Array} bytes */
 function toBase64 (bytes) {
   return btoa(String.fromCharCode(...new Uint8Array(bytes)))
 }
 
+/** @param {string} text */
 function fromBase64 (text) {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
 }
 
+/**
+ * @param {string} code
+ * @param {Uint8Array<ArrayBuffer>} salt
+ * @param {number} iterations
+ */
 async function derive (code, salt, iterations) {
   const material = await crypto.subtle.importKey(
     'raw', new TextEncoder().encode(code.normalize('NFC')), 'PBKDF2', false, ['deriveBits']
@@ -30,6 +39,7 @@ async function derive (code, salt, iterations) {
   return crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, material, 256)
 }
 
+/** @param {'local' | 'session'} kind */
 function storage (kind) {
   try {
     return kind === 'local' ? window.localStorage : window.sessionStorage
@@ -49,14 +59,25 @@ export const Lock = {
     }
   },
 
+  /**
+   * @param {string} code
+   * @param {string} disguise
+   * @param {number} idleMinutes
+   * @param {string} lang
+   */
   async set (code, disguise, idleMinutes, lang) {
     const salt = crypto.getRandomValues(new Uint8Array(16))
     const hash = await derive(code, salt, ITERATIONS)
     const value = { v: 1, disguise, salt: toBase64(salt), hash: toBase64(hash), iterations: ITERATIONS, idleMinutes, lang }
-    storage('local').setItem(LOCK_KEY, JSON.stringify(value))
+    // Not storage('local'), which is null where storage is blocked: this
+    // throws then, and the caller learns that nothing was kept.
+    window.localStorage.setItem(LOCK_KEY, JSON.stringify(value))
   },
 
-  /** Whether ``code`` is the unlock code; false when none is set. */
+  /**
+   * Whether ``code`` is the unlock code; false when none is set.
+   * @param {string} code
+   */
   async matches (code) {
     const lock = this.read()
     if (!lock || !code) return false

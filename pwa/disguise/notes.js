@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A working notes app; notes are kept only on this phone (localStorage).
  * Saving a note whose title is the unlock code opens the app instead, and
@@ -9,7 +10,13 @@ import { openApp, startShell } from './shell.js'
 
 const NOTES_KEY = 'app-notes'
 
-/** Haven's code for a language tag, matched as server/i18n.py matches Accept-Language. */
+/** @typedef {{id: string, title: string, body: string, updated: number}} Note */
+
+/**
+ * Haven's code for a language tag, matched as server/i18n.py matches Accept-Language.
+ * @param {string | null | undefined} tag
+ * @returns {string | null}
+ */
 function supported (tag) {
   if (!tag) return null
   if (TEXTS[tag]) return tag
@@ -33,6 +40,7 @@ function language () {
   return 'en'
 }
 
+/** @returns {Note[]} */
 function load () {
   try {
     const notes = JSON.parse(window.localStorage.getItem(NOTES_KEY) || '[]')
@@ -42,6 +50,7 @@ function load () {
   }
 }
 
+/** @param {Note[]} notes */
 function store (notes) {
   window.localStorage.setItem(NOTES_KEY, JSON.stringify(notes))
 }
@@ -50,24 +59,25 @@ class Notes {
   constructor () {
     this.lang = language()
     this.text = TEXTS[this.lang]
-    this.$list = document.querySelector('[data-list]')
-    this.$empty = document.querySelector('[data-empty]')
-    this.$listView = document.querySelector('[data-view="list"]')
-    this.$form = document.querySelector('[data-view="edit"]')
+    this.$list = /** @type {HTMLElement} */ (document.querySelector('[data-list]'))
+    this.$empty = /** @type {HTMLElement} */ (document.querySelector('[data-empty]'))
+    this.$listView = /** @type {HTMLElement} */ (document.querySelector('[data-view="list"]'))
+    this.$form = /** @type {HTMLFormElement & {elements: {title: HTMLInputElement, body: HTMLTextAreaElement}}} */ (document.querySelector('[data-view="edit"]'))
+    /** @type {string | null} */
     this.editing = null
   }
 
   init () {
     document.documentElement.lang = this.lang
     document.documentElement.dir = this.text.dir
-    for (const $item of document.querySelectorAll('[data-text]')) {
+    for (const $item of /** @type {NodeListOf<Rendered>} */ (document.querySelectorAll('[data-text]'))) {
       $item.textContent = this.text[$item.dataset.text]
     }
     document.title = this.text.notes
-    document.querySelector('[data-action="new"]').addEventListener('click', () => this.edit(null))
-    document.querySelector('[data-action="back"]').addEventListener('click', () => this.list())
-    document.querySelector('[data-action="delete"]').addEventListener('click', () => this.remove())
-    document.querySelector('[data-action="erase"]').addEventListener('click', () => this.erase())
+    document.querySelector('[data-action="new"]')?.addEventListener('click', () => this.edit(null))
+    document.querySelector('[data-action="back"]')?.addEventListener('click', () => this.list())
+    document.querySelector('[data-action="delete"]')?.addEventListener('click', () => this.remove())
+    document.querySelector('[data-action="erase"]')?.addEventListener('click', () => this.erase())
     this.$form.addEventListener('submit', (event) => {
       event.preventDefault()
       this.save()
@@ -92,6 +102,7 @@ class Notes {
     this.$empty.hidden = notes.length > 0
   }
 
+  /** @param {string | null} id */
   edit (id) {
     const note = load().find((item) => item.id === id)
     this.editing = note ? note.id : null

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * What both disguises do on start: note that this window is the installed
  * disguise (its start address carries ?app=1), finish forgetting the

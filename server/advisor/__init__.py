@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import errors, haven
+from ..assets import compact
 from ..bundle import PWA_DIR
 from ..responses import NO_STORE, Representation
 from . import api, case, coordinator, inbox, signin
@@ -24,10 +25,12 @@ ASSETS = {
 
 
 def load_assets() -> dict[str, Representation]:
-    return {
-        url: Representation((ASSETS_DIR / name).read_bytes(), media_type)
-        for url, (name, media_type) in ASSETS.items()
-    }
+    """The dashboard's files; its scripts without their comments, like the public ones."""
+    files: dict[str, Representation] = {}
+    for url, (name, media_type) in ASSETS.items():
+        body = (ASSETS_DIR / name).read_bytes()
+        files[url] = Representation(compact(body) if name.endswith(".js") else body, media_type)
+    return files
 
 
 async def asset(request: Request) -> Response:

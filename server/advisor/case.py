@@ -24,14 +24,14 @@ from ..storage.cases import (
     get_case,
     record_event,
 )
-from ..validation import CENTRES, CONTROL
+from ..validation import CENTRE_IDS, CONTROL
 from .common import REFERENCE, error_page, guarded, html, language, now, pages, scope_of
 from .opening import Opened, open_case, open_note
 from .sessions import Current
 
 NOTE_MAX = 4000
 ACTIONS = ("contact", "transfer", "close", "note")
-ROUTABLE = tuple(centre for centre in CENTRES if centre != "unknown")
+ROUTABLE = CENTRE_IDS
 
 # What became of an action: recorded, refused because the request is closed,
 # or not done because the request is no longer in the advisor's scope.

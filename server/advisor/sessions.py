@@ -31,9 +31,8 @@ from itsdangerous import BadSignature, Signer, TimestampSigner, URLSafeSerialize
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..crypto import create_exclusively
 from ..security.clients import client_address
-from ..security.files import require_private
+from ..security.files import create_exclusively, require_private
 from ..storage import Database
 from ..storage.advisors import (
     Advisor,

@@ -17,11 +17,17 @@ from markupsafe import Markup, escape
 from ..i18n import LANGUAGES
 from ..storage import Database
 from ..storage.cases import Scope, timings_since
-from ..validation import CENTRES
+from ..validation import CENTRE_IDS, CENTRES, UNKNOWN_CENTRE
 from ..workdays import BRUSSELS
 
 WEEKS = 12
-COLOURS = {"pag-asa": "#0b6e69", "payoke": "#8a4baf", "surya": "#c2571a", "unknown": "#6b6b6b"}
+# The centres' colours, in the order of content/centres.yaml (repeated past the
+# third); "don't know" is grey.
+PALETTE = ("#0b6e69", "#8a4baf", "#c2571a")
+COLOURS = {
+    **{centre: PALETTE[index % len(PALETTE)] for index, centre in enumerate(CENTRE_IDS)},
+    UNKNOWN_CENTRE: "#6b6b6b",
+}
 
 
 @dataclass

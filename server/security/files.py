@@ -11,6 +11,7 @@ known, and only the operator can say whether to keep it.
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -50,3 +51,39 @@ def require_private(path: Path, what: str) -> None:
             f"Haven will not use it: check who may have copied it, then run "
             f"'chmod 600 {path}' (or replace the key) and start again"
         )
+
+
+def create_exclusively(path: Path, content: bytes) -> bool:
+    """Write ``content`` to ``path`` only if nothing is there; False if something was.
+
+    The key is written to a private temporary file and then linked into place:
+    unlike a rename, a link never replaces a file that appeared meanwhile, and
+    no reader ever sees a half-written key.
+    """
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+    return True
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the new name itself durable; some systems cannot open a directory.
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * One history entry: moving between the app's pages replaces the current
  * entry instead of adding one, so after a quick exit the browser's Back
@@ -30,6 +31,7 @@ function readTrail () {
   }
 }
 
+/** @param {string[]} trail */
 function writeTrail (trail) {
   try {
     window.sessionStorage.setItem(TRAIL_KEY, JSON.stringify(trail.slice(-TRAIL_LENGTH)))
@@ -71,7 +73,7 @@ export class AppNavigation {
     const previous = trail[trail.length - 2] || ''
     if (!previous.startsWith(`/${lang}/`) || previous === here()) return
     const rest = previous.slice(lang.length + 2)
-    for (const $link of document.querySelectorAll('#languages a[data-language]')) {
+    for (const $link of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll('#languages a[data-language]'))) {
       $link.href = `/${$link.dataset.language}/${rest}`
     }
   }
@@ -89,6 +91,7 @@ export class AppNavigation {
   follow (event) {
     if (event.defaultPrevented || event.button !== 0) return
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    /** @type {HTMLAnchorElement | null} */
     const $link = event.target instanceof Element ? event.target.closest('a[href]') : null
     if (!$link || $link.target || $link.hasAttribute('download')) return
     if ($link.matches('[data-quick-exit], [data-quick-exit-link]')) return

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Talks to the service worker: registers it, shows the download progress and
  * "works offline now" on first install, asks it to store the pages of the
@@ -6,11 +7,11 @@
 export class AppStatus {
   static moduleName = 'app-status'
 
-  /** @param {HTMLElement} $root */
+  /** @param {Rendered} $root */
   constructor ($root) {
     this.$root = $root
-    this.$text = $root.querySelector('.app-status__text')
-    this.$progress = $root.querySelector('.app-status__progress')
+    this.$text = /** @type {HTMLElement} */ ($root.querySelector('.app-status__text'))
+    this.$progress = /** @type {HTMLProgressElement} */ ($root.querySelector('.app-status__progress'))
     this.lang = document.documentElement.lang
   }
 
@@ -41,7 +42,10 @@ export class AppStatus {
     })
   }
 
-  /** Offers an installing worker once it waits; the very first one just activates. */
+  /**
+   * Offers an installing worker once it waits; the very first one just activates.
+   * @param {ServiceWorker} worker
+   */
   track (worker) {
     // Whether another version controlled the page when this one started to
     // install: asked now, not once it is installed, since WebKit may tell the
@@ -53,6 +57,10 @@ export class AppStatus {
     })
   }
 
+  /**
+   * What the worker tells the pages (service_worker/strategies.js).
+   * @param {{type: 'progress', lang: string, done: number, total: number} | {type: 'cached', lang: string, fresh: boolean}} message
+   */
   onMessage (message) {
     // A waiting update stores its own copy in the background; its progress
     // must not replace the offer to use it.
@@ -65,6 +73,10 @@ export class AppStatus {
     }
   }
 
+  /**
+   * @param {number} done
+   * @param {number} total
+   */
   showProgress (done, total) {
     const text = this.$root.dataset.i18nProgress
       .replace('{done}', String(done)).replace('{total}', String(total))
@@ -90,6 +102,7 @@ export class AppStatus {
     this.$root.dataset.state = 'update'
   }
 
+  /** @param {string} text */
   show (text) {
     this.$text.textContent = text
     this.$progress.hidden = true

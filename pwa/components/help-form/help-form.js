@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The help form, enhanced: the server's rules checked as the person types
  * (messages next to the fields, in their language), a draft kept for the
@@ -13,13 +14,15 @@ const DRAFT_KEY = 'draft'
 export class HelpForm {
   static moduleName = 'help-form'
 
-  /** @param {HTMLFormElement} $root */
+  /** @param {Rendered<HTMLFormElement>} $root */
   constructor ($root) {
     this.$root = $root
+    /** @type {import('./validate.js').Rules} */
     this.rules = JSON.parse($root.dataset.rules)
+    /** @type {Record<string, string>} */
     this.messages = JSON.parse($root.dataset.messages)
     this.lang = $root.dataset.lang
-    this.$summary = $root.querySelector('[data-error-summary]')
+    this.$summary = /** @type {HTMLElement} */ ($root.querySelector('[data-error-summary]'))
     this.centreChosen = false
   }
 
@@ -28,8 +31,9 @@ export class HelpForm {
     this.$root.addEventListener('input', (event) => this.onInput(event))
     this.$root.addEventListener('change', (event) => this.onInput(event))
     this.$root.addEventListener('focusout', (event) => {
-      const name = event.target.name
-      if (name && this.rules.fields[name] && event.target.value) this.showError(name)
+      const $field = /** @type {HTMLInputElement} */ (event.target)
+      const name = $field.name
+      if (name && this.rules.fields[name] && $field.value) this.showError(name)
     })
     this.$root.addEventListener('submit', (event) => {
       event.preventDefault()
@@ -42,39 +46,57 @@ export class HelpForm {
 
   /** The form's current values, as the server would receive them. */
   values () {
+    /** @type {Record<string, string>} */
     const values = {}
     for (const [name, value] of new FormData(this.$root)) values[name] = String(value)
     return values
   }
 
+  /** @param {Event} event */
   onInput (event) {
-    const name = event.target.name
+    const $field = /** @type {HTMLInputElement} */ (event.target)
+    const name = $field.name
     if (!name) return
     if (name === 'centre') this.centreChosen = true
-    if (name === 'postcode' && !this.centreChosen) this.preselectCentre(event.target.value.trim())
+    if (name === 'postcode' && !this.centreChosen) this.preselectCentre($field.value.trim())
     // Only clear messages while typing; new ones appear on leaving the field or sending.
     if (!checkField(this.rules, this.values(), name)) this.clearError(name)
     if (name === 'channel') this.clearError('contact')
     this.saveDraft()
   }
 
+  /** @param {string} postcode */
   preselectCentre (postcode) {
     const centre = centreForPostcode(this.rules, postcode)
     if (!centre) return
+    /** @type {HTMLInputElement | null} */
     const $radio = this.$root.querySelector(`input[name="centre"][value="${centre}"]`)
     if ($radio) $radio.checked = true
     this.clearError('centre')
   }
 
+  /**
+   * @param {string} name
+   * @returns {HTMLElement | null}
+   */
   errorElement (name) {
     return this.$root.querySelector(`[data-error-for="${name}"]`)
   }
 
+  /**
+   * @param {string} code
+   * @param {string} name
+   */
   messageFor (code, name) {
+    /** @type {{kind?: string, max?: number}} */
     const rule = this.rules.fields[name] || {}
     return (this.messages[code] || code).replace('{max}', String(rule.max ?? ''))
   }
 
+  /**
+   * @param {string} name
+   * @param {string | null} [code]
+   */
   showError (name, code = checkField(this.rules, this.values(), name)) {
     if (!code) return this.clearError(name)
     const $error = this.errorElement(name)
@@ -86,6 +108,7 @@ export class HelpForm {
     }
   }
 
+  /** @param {string} name */
   clearError (name) {
     const $error = this.errorElement(name)
     if (!$error || $error.hidden) return
@@ -96,9 +119,10 @@ export class HelpForm {
     }
   }
 
+  /** @param {string} [text] */
   showSummary (text) {
     this.$summary.hidden = false
-    if (text) this.$summary.querySelector('p').textContent = text
+    if (text) /** @type {HTMLElement} */ (this.$summary.querySelector('p')).textContent = text
     this.$summary.scrollIntoView({ block: 'center' })
   }
 
@@ -111,6 +135,7 @@ export class HelpForm {
     const first = Object.keys(errors)[0]
     if (first) {
       this.$summary.hidden = false
+      /** @type {HTMLElement | null} */
       const $input = this.$root.querySelector(`[name="${first}"]`)
       if ($input) $input.focus()
       return
@@ -135,7 +160,7 @@ export class HelpForm {
   saveDraft () {
     try {
       window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(this.values()))
-    } catch (error) {
+    } catch {
       // Storage may be full or blocked; the form still works.
     }
   }
@@ -144,12 +169,12 @@ export class HelpForm {
     let draft
     try {
       draft = JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || 'null')
-    } catch (error) {
+    } catch {
       draft = null
     }
     if (!draft) return
     for (const [name, value] of Object.entries(draft)) {
-      for (const $input of this.$root.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+      for (const $input of /** @type {NodeListOf<HTMLInputElement>} */ (this.$root.querySelectorAll(`[name="${CSS.escape(name)}"]`))) {
         if ($input.type === 'radio' || $input.type === 'checkbox') $input.checked = $input.value === value
         else $input.value = value
       }
@@ -160,7 +185,7 @@ export class HelpForm {
   clearDraft () {
     try {
       window.sessionStorage.removeItem(DRAFT_KEY)
-    } catch (error) {
+    } catch {
       // Nothing stored, nothing to clear.
     }
   }

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Seals a help request on the phone, before it is stored anywhere
  * (docs/envelope.md): ephemeral ECDH P-256 with the inbox key, HKDF-SHA256,
@@ -8,18 +9,23 @@ export const BUCKETS = [512, 1024, 2048, 4096, 8192, 16384, 32768]
 const INFO = 'haven envelope v1'
 const encoder = new TextEncoder()
 
+/** @param {ArrayBuffer | Uint8Array} bytes */
 export function toBase64Url (bytes) {
   let binary = ''
   for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte)
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
+/** @param {string} text */
 export function fromBase64Url (text) {
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
   return Uint8Array.from(binary, (char) => char.charCodeAt(0))
 }
 
-/** 0x80 then zeros up to the smallest bucket that holds the text and the marker. */
+/**
+ * 0x80 then zeros up to the smallest bucket that holds the text and the marker.
+ * @param {Uint8Array} plaintext
+ */
 export function pad (plaintext) {
   const size = BUCKETS.find((bucket) => bucket > plaintext.length)
   if (!size) throw new RangeError('too long to seal')

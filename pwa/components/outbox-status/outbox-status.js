@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Shows what waits in the outbox and what was delivered, on every page, and
  * delivers: on page load, when the connection returns, when a retry is due,
@@ -9,13 +10,14 @@ import { OUTBOX_CHANNEL, Outbox } from '../../outbox.js'
 export class OutboxStatus {
   static moduleName = 'outbox-status'
 
-  /** @param {HTMLElement} $root */
+  /** @param {Rendered} $root */
   constructor ($root) {
     this.$root = $root
-    this.$items = $root.querySelector('.outbox-status__items')
-    this.$call = $root.querySelector('.outbox-status__call')
+    this.$items = /** @type {HTMLElement} */ ($root.querySelector('.outbox-status__items'))
+    this.$call = /** @type {HTMLElement} */ ($root.querySelector('.outbox-status__call'))
     this.text = $root.dataset
-    this.timer = null
+    /** @type {number | undefined} */
+    this.timer = undefined
   }
 
   init () {
@@ -34,6 +36,7 @@ export class OutboxStatus {
     this.render().then(() => this.flush())
   }
 
+  /** @param {{force?: boolean, dueOnly?: boolean}} [options] - as Outbox.flush's */
   async flush (options = {}) {
     try {
       await Outbox.flush(options)
@@ -73,7 +76,10 @@ export class OutboxStatus {
     this.scheduleRetry(items)
   }
 
-  /** Wakes up for the earliest retry, so a page left open delivers by itself. */
+  /**
+   * Wakes up for the earliest retry, so a page left open delivers by itself.
+   * @param {OutboxItem[]} items
+   */
   scheduleRetry (items) {
     clearTimeout(this.timer)
     const due = items.filter((item) => !item.failed).map((item) => item.nextAttempt)
@@ -82,6 +88,7 @@ export class OutboxStatus {
     this.timer = setTimeout(() => this.flush({ dueOnly: true }), wait)
   }
 
+  /** @param {OutboxItem} item */
   itemView (item) {
     // Sealed to a key the server no longer holds: sending it again cannot
     // help, and its text is gone from the phone, so it has to be written again.
@@ -131,6 +138,7 @@ export class OutboxStatus {
     return $item
   }
 
+  /** @param {{reference: string, contactByText: string}} receipt */
   receiptView (receipt) {
     const $receipt = this.box('outbox-status__receipt', 'sent')
     $receipt.append(this.paragraph(this.text.i18nSent.replace('{reference}', receipt.reference)))
@@ -146,6 +154,10 @@ export class OutboxStatus {
     return $receipt
   }
 
+  /**
+   * @param {string} className
+   * @param {string} state
+   */
   box (className, state) {
     const $box = document.createElement('div')
     $box.className = className
@@ -153,6 +165,10 @@ export class OutboxStatus {
     return $box
   }
 
+  /**
+   * @param {string} text
+   * @param {string} [className]
+   */
   paragraph (text, className) {
     const $p = document.createElement('p')
     $p.textContent = text
@@ -160,6 +176,10 @@ export class OutboxStatus {
     return $p
   }
 
+  /**
+   * @param {string} label
+   * @param {($button: HTMLButtonElement) => unknown} action
+   */
   button (label, action, variant = 'button--primary') {
     const $button = document.createElement('button')
     $button.type = 'button'

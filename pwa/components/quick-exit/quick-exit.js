@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Quick exit. Triggers: the exit button at the top of every screen, the skip
  * link that keyboard focus reaches first, Shift pressed three times within
@@ -20,13 +21,15 @@ import { Lock } from '../../disguise/lock.js'
 const WINDOW_MS = 5000
 const TEXT_INPUTS = /^(text|search|email|tel|url|password|number|date|time|datetime-local|month|week)$/
 
+/** @param {EventTarget | null} target */
 function isTextField (target) {
-  if (!(target instanceof Element)) return false
+  if (!(target instanceof HTMLElement)) return false
   if (target.isContentEditable) return true
   if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true
   return target instanceof HTMLInputElement && TEXT_INPUTS.test(target.type || 'text')
 }
 
+/** @param {EventTarget | null} target */
 function inDialog (target) {
   return target instanceof Element && Boolean(target.closest('dialog, [role="dialog"], [aria-modal="true"]'))
 }
@@ -38,11 +41,16 @@ class Presses {
   }
 
   reset () {
+    /** @type {number} */
     this.count = 0
+    /** @type {number} */
     this.started = 0
   }
 
-  /** @returns {number} the presses so far, this one included */
+  /**
+   * @param {number} now
+   * @returns {number} the presses so far, this one included
+   */
   add (now) {
     if (this.count === 0 || now - this.started > WINDOW_MS) {
       this.count = 0
@@ -52,7 +60,10 @@ class Presses {
     return this.count
   }
 
-  /** @returns {number} milliseconds left before the count starts again */
+  /**
+   * @param {number} now
+   * @returns {number} milliseconds left before the count starts again
+   */
   left (now) {
     return WINDOW_MS - (now - this.started)
   }
@@ -105,10 +116,11 @@ export class QuickExit {
         this.exit()
         return
       }
-      this.watchIdle(Lock.read().idleMinutes)
+      this.watchIdle(Lock.read()?.idleMinutes)
     }
   }
 
+  /** @param {number} [minutes] */
   watchIdle (minutes) {
     const limit = Math.max(1, Number(minutes) || 5) * 60 * 1000
     let timer = setTimeout(() => this.exit(), limit)
@@ -131,6 +143,7 @@ export class QuickExit {
     clearTimeout(this.shiftTimer)
   }
 
+  /** @param {KeyboardEvent} event */
   keydown (event) {
     if (event.key === 'Shift') {
       if (!event.repeat) {
@@ -156,6 +169,7 @@ export class QuickExit {
     }
   }
 
+  /** @param {KeyboardEvent} event */
   keyup (event) {
     if (event.key !== 'Shift') return
     const alone = this.shiftHeld && !this.combined && !event.ctrlKey && !event.altKey && !event.metaKey
@@ -175,6 +189,7 @@ export class QuickExit {
     this.shiftTimer = setTimeout(() => this.cancelShift(true), this.shift.left(now))
   }
 
+  /** @param {boolean} announce */
   cancelShift (announce) {
     const had = this.shift.count > 0
     this.shift.reset()
@@ -182,11 +197,12 @@ export class QuickExit {
     if (announce && had) this.say(this.texts.cancelled)
   }
 
+  /** @param {string} text */
   say (text) {
     if (!this.$status) return
     // Cleared first, so the same words are announced again.
     this.$status.textContent = ''
-    requestAnimationFrame(() => { this.$status.textContent = text })
+    requestAnimationFrame(() => { /** @type {Element} */ (this.$status).textContent = text })
   }
 
   // --- leaving -------------------------------------------------------------
@@ -202,7 +218,7 @@ export class QuickExit {
     document.title = '\u200b'
     const destination = this.destination()
     for (const form of document.forms) form.reset()
-    for (const $field of document.querySelectorAll('input, textarea')) {
+    for (const $field of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input, textarea'))) {
       if ($field.type === 'checkbox' || $field.type === 'radio') $field.checked = false
       else if ($field.type !== 'hidden' && $field.type !== 'submit') $field.value = ''
     }

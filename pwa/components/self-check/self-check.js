@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The seven-question self-check, answered on the phone: the result appears
  * at once, online or offline. Answers live only in the form's radio buttons;
@@ -10,6 +11,7 @@ export class SelfCheck {
   constructor ($root) {
     this.$root = $root
     this.threshold = Number($root.dataset.threshold || 2)
+    /** @type {NodeListOf<HTMLElement>} */
     this.$results = document.querySelectorAll('[data-result]')
   }
 

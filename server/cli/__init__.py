@@ -1,0 +1,27 @@
+"""The ``haven`` command line: the group, and the commands it is made of.
+
+``serve`` and ``keys`` are in ``serve.py``, the advisor accounts in
+``advisors.py``; what they share (settings, a database) in ``common.py``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from ..security.files import private_umask
+from .advisors import advisor
+from .serve import keys, serve
+
+
+@click.group()
+@click.version_option(__version__, prog_name="haven")
+def main() -> None:
+    """Haven: an offline-first help app."""
+    # Before anything is written: the database and the keys are this user's alone.
+    private_umask()
+
+
+main.add_command(serve)
+main.add_command(keys)
+main.add_command(advisor)
