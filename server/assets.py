@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
 from .component_texts import read_texts
-from .i18n import ALIASES, LANGUAGES, NO_FALLBACK
+from .i18n import ALIASES, LANGUAGES, NO_FALLBACK, translations
 from .pages_table import OFFLINE_PATH, language_urls
 from .responses import JAVASCRIPT, Representation, content_hash
 
