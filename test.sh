@@ -2,6 +2,8 @@
 # Set up everything the tests need on a bare Debian machine, then run them all.
 #  - Debian's chromium (the browser tests drive /usr/bin/chromium; nothing is downloaded)
 #  - Debian's Noto fonts, so that Arabic, Chinese and Tigrinya render
+#  - Debian's WebKitGTK driver (with its MiniBrowser), Firefox ESR and Xvfb,
+#    for the other engines (tests/test_engines.py, marker `engines`)
 #  - the Python package with its test extras, in ./.venv
 #  - the JavaScript checks and Lighthouse from the npm registry, in ./node_modules
 set -euo pipefail
@@ -14,6 +16,11 @@ missing=()
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 dpkg -s fonts-noto-core >/dev/null 2>&1 || missing+=(fonts-noto-core)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+# The other engines: WebKitGTK's WebKitWebDriver and MiniBrowser, Firefox ESR,
+# and the X server without a screen that MiniBrowser draws into.
+[ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
+[ -x /usr/bin/Xvfb ] || missing+=(xvfb)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update
@@ -51,21 +58,32 @@ if [ "$#" -gt 0 ]; then
   checked $?
   exit $?
 fi
-# The whole suite: the Chromium tests and the others in two pytest processes
-# side by side, one per core. (They cannot share a process anyway: sync
-# Playwright keeps an event loop running that asyncio tests would trip over.)
+# The whole suite in three pytest processes side by side: the Chromium tests,
+# the other engines' (WebKitGTK and Firefox ESR, marker `engines`, which mostly
+# wait on their browsers), and the tests that drive no browser. (Sync
+# Playwright keeps an event loop running that asyncio tests would trip over,
+# so the Chromium tests cannot share a process with those anyway.)
 others_log=$(mktemp)
+engines_log=$(mktemp)
 .venv/bin/python -m pytest -m "not browser" >"$others_log" 2>&1 &
 others=$!
-.venv/bin/python -m pytest -m browser
+.venv/bin/python -m pytest -m engines >"$engines_log" 2>&1 &
+engines=$!
+.venv/bin/python -m pytest -m "browser and not engines"
 checked $?
 browser_status=$?
+wait "$engines"
+checked $?
+engines_status=$?
 wait "$others"
 checked $?
 others_status=$?
 echo
+echo "--- WebKit and Firefox ---"
+cat "$engines_log"
+echo
 echo "--- the tests that do not drive a browser ---"
 cat "$others_log"
-rm -f "$others_log"
+rm -f "$others_log" "$engines_log"
 set -e
-[ "$browser_status" = 0 ] && [ "$others_status" = 0 ]
+[ "$browser_status" = 0 ] && [ "$engines_status" = 0 ] && [ "$others_status" = 0 ]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .bundle import PWA_DIR, SERVICE_WORKER_DIR
 from .component_texts import read_texts
-from .i18n import ALIASES, LANGUAGES, NO_FALLBACK
+from .i18n import ALIASES, LANGUAGES, NO_FALLBACK, translations
 from .pages_table import OFFLINE_PATH, language_urls
 from .responses import JAVASCRIPT, Representation, content_hash
 
@@ -235,6 +235,16 @@ def manifest() -> Representation:
     return Representation(body, "application/manifest+json")
 
 
+def fallback_texts() -> dict[str, list[str]]:
+    """Per language, the heading and direction of the page the worker makes up
+    itself when it has nothing stored and no connection (a browser that lost
+    its cache): its words come from the offline page, so they are translated."""
+    return {
+        code: [translations(code).gettext("No internet connection"), language.direction]
+        for code, language in LANGUAGES.items()
+    }
+
+
 def precache_list(
     shared: Mapping[str, Representation], pages: Mapping[str, Representation]
 ) -> dict[str, object]:
@@ -243,12 +253,16 @@ def precache_list(
 
     shared_entries = entries(sorted(url for url in shared if url not in NOT_PRECACHED), shared)
     languages = {code: entries(language_urls(code), pages) for code in LANGUAGES}
-    version = content_hash(json.dumps([shared_entries, languages], sort_keys=True).encode())
+    fallback = fallback_texts()
+    version = content_hash(
+        json.dumps([shared_entries, languages, fallback], sort_keys=True).encode()
+    )
     # "offline": the address, after /<lang>/, of the page shown for one never stored.
     return {
         "version": version,
         "shared": shared_entries,
         "languages": languages,
+        "fallback": fallback,
         "offline": OFFLINE_PATH,
     }
 

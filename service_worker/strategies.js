@@ -3,6 +3,14 @@
 // by the server above this file) lists every stored file with its hash.
 // The server joins this file, outbox.js and sw.js into /sw.js, one classic
 // script; these are the names shared between them.
+//
+// Every request the worker takes on ends in a deliberate answer: the stored
+// copy, the network's, or one made up here (an empty 503 for a file, a
+// neutral page for a page). Never a rejected respondWith, which Firefox
+// reports as "A ServiceWorker intercepted the request and encountered an
+// unexpected error", nor Response.error(), which WebKit shows as "Response
+// served by service worker is an error": both leave the browser's own error
+// page on screen, which the quick exit promises never to do.
 /* global PRECACHE */
 /* exported cacheFirst, cacheLanguage, deleteOldCaches, isNeverCached, isPrecached */
 /* exported pageFromCacheOrNetwork, sharedUrls, startPage, storeAll, wantedLanguages */
@@ -11,6 +19,8 @@ const CACHE_PREFIX = 'app-'
 const CACHE_NAME = CACHE_PREFIX + PRECACHE.version
 // Never stored, never answered from a cache: people's requests and the advisors' side.
 const NEVER_CACHED = ['/api/', '/advisor/', '/healthz']
+// How often the made-up page tries again by itself, in seconds.
+const RETRY_SECONDS = 15
 
 /**
  * @param {string} lang
@@ -66,6 +76,7 @@ async function storeAll (urls, lang) {
  */
 async function cacheLanguage (lang) {
   if (!PRECACHE.languages[lang]) return
+  await renewIfEmptied()
   const cache = await caches.open(CACHE_NAME)
   const urls = languageUrls(lang)
   const present = await Promise.all(urls.map((url) => cache.match(url)))
@@ -92,6 +103,21 @@ async function wantedLanguages () {
   return [...wanted]
 }
 
+/**
+ * WebKit can empty a cache behind the worker's back and keep its name: in
+ * WebKitGTK 2.50's ephemeral sessions, some seconds after the last page of
+ * the app has gone (docs/webkit-emptied-cache/). Such a cache then takes
+ * every put and keeps none; deleted and opened again, it works. Install
+ * stores the shared files before this version answers anything, so a cache
+ * of this version with nothing in it has been emptied: it is renewed, and
+ * the page that asked for its language (every page load does) stores it again.
+ */
+async function renewIfEmptied () {
+  if (!(await caches.has(CACHE_NAME))) return
+  const cache = await caches.open(CACHE_NAME)
+  if ((await cache.keys()).length === 0) await caches.delete(CACHE_NAME)
+}
+
 async function deleteOldCaches () {
   for (const name of await caches.keys()) {
     if (name.startsWith(CACHE_PREFIX) && name !== CACHE_NAME) await caches.delete(name)
@@ -114,13 +140,32 @@ function isNeverCached (url) {
 }
 
 /**
- * Precached files: from the cache; a miss goes to the network.
+ * The stored copy of an address in this version's cache, if the browser lets us read it.
+ * @param {URL} url
+ * @returns {Promise<Response | undefined>}
+ */
+async function stored (url) {
+  try {
+    return await caches.match(url.pathname, { cacheName: CACHE_NAME })
+  } catch {
+    // Storage refused or broken: as if nothing were stored.
+    return undefined
+  }
+}
+
+/**
+ * Precached files: from the cache; a miss goes to the network; offline, an empty 503.
  * @param {Request} request
  * @param {URL} url
  */
 async function cacheFirst (request, url) {
-  const cached = await caches.match(url.pathname, { cacheName: CACHE_NAME })
-  return cached || fetch(request)
+  const cached = await stored(url)
+  if (cached) return cached
+  try {
+    return await fetch(request)
+  } catch {
+    return new Response(null, { status: 503, statusText: 'Offline' })
+  }
 }
 
 /**
@@ -130,12 +175,12 @@ async function cacheFirst (request, url) {
  * @param {URL} url
  */
 async function pageFromCacheOrNetwork (request, url) {
-  const cached = await caches.match(url.pathname, { cacheName: CACHE_NAME })
+  const cached = await stored(url)
   if (cached) return cached
   try {
     return await fetch(request)
   } catch {
-    return (await offlinePage(url)) || Response.error()
+    return (await offlinePage(url)) || fallbackPage(url)
   }
 }
 
@@ -144,10 +189,11 @@ async function pageFromCacheOrNetwork (request, url) {
  * @param {Request} request
  */
 async function startPage (request) {
+  const url = new URL(request.url)
   try {
     return await fetch(request)
   } catch {
-    return (await offlinePage(new URL('/', self.location.origin))) || Response.error()
+    return (await offlinePage(url)) || fallbackPage(url)
   }
 }
 
@@ -156,17 +202,48 @@ async function startPage (request) {
  * @returns {Promise<Response | null>}
  */
 async function offlinePage (url) {
-  const cache = await caches.open(CACHE_NAME)
-  const preferred = languageOf(url)
-  const candidates = preferred ? [preferred] : []
-  for (const request of await cache.keys()) {
-    const lang = languageOf(request.url)
-    if (lang && !candidates.includes(lang)) candidates.push(lang)
-  }
-  for (const lang of candidates) {
-    const path = url.pathname === '/' ? `/${lang}/` : `/${lang}/${PRECACHE.offline}`
-    const page = await cache.match(path)
-    if (page) return page
+  try {
+    const cache = await caches.open(CACHE_NAME)
+    const preferred = languageOf(url)
+    const candidates = preferred ? [preferred] : []
+    for (const request of await cache.keys()) {
+      const lang = languageOf(request.url)
+      if (lang && !candidates.includes(lang)) candidates.push(lang)
+    }
+    for (const lang of candidates) {
+      const path = url.pathname === '/' ? `/${lang}/` : `/${lang}/${PRECACHE.offline}`
+      const page = await cache.match(path)
+      if (page) return page
+    }
+  } catch {
+    // Storage refused or broken: the page made up below.
   }
   return null
+}
+
+/**
+ * A page with nothing stored and no connection (a browser that emptied the
+ * cache): made up here, neutral, in the address's language (English for
+ * "/"), and it tries again by itself, so that the app comes back, and is
+ * stored again, as soon as a connection does.
+ * @param {URL} url
+ * @returns {Response}
+ */
+function fallbackPage (url) {
+  const lang = languageOf(url) || 'en'
+  const [heading, dir] = PRECACHE.fallback[lang]
+  const text = heading.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`)
+  const html = '<!doctype html>' +
+    `<html lang="${lang}" dir="${dir}"><meta charset="utf-8">` +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    `<meta http-equiv="refresh" content="${RETRY_SECONDS}">` +
+    `<title>${text}</title><h1>${text}</h1></html>`
+  return new Response(html, {
+    status: 503,
+    headers: {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': "default-src 'none'",
+      'Cache-Control': 'no-store'
+    }
+  })
 }

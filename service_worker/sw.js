@@ -47,9 +47,13 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(startPage(request))
   } else if (request.mode === 'navigate') {
     event.respondWith(pageFromCacheOrNetwork(request, url))
-  } else {
-    event.respondWith(cacheFirst(request, url))
   }
+  // Anything else is a file this version never stores (the installed-app
+  // icons the browser fetches itself, addresses that do not exist): it is
+  // left to the browser, since the worker could only pass it on. Firefox
+  // fetches such an icon after each page load and drops it when the page
+  // moves on; dropped while the worker held it, it was reported as "A
+  // ServiceWorker intercepted the request and encountered an unexpected error".
 })
 
 // The outbox's sync, its forgetting on an exit's message, and its delivery

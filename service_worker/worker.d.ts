@@ -6,6 +6,8 @@ declare const PRECACHE: {
   shared: [url: string, hash: string][]
   languages: Record<string, [url: string, hash: string][]>
   offline: string
+  /** Per language, the heading and direction of the page the worker makes up with nothing stored. */
+  fallback: Record<string, [heading: string, dir: string]>
 }
 
 // outbox.js also runs in the pages, where it keeps a mark in localStorage;

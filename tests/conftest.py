@@ -163,6 +163,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         server = item.funcargs.get("live_server")  # type: ignore[attr-defined]
         if isinstance(server, LiveServer):
             report.sections.append(("server log", server.log()[-8000:]))
+    # The other engines' phones (tests/test_engines.py): the server's and the browser's logs.
+    for name in ("phone", "own_phone", "offline_phone"):
+        phone = getattr(item, "funcargs", {}).get(name)
+        if report.failed and phone is not None:
+            report.sections.append(("logs", phone.log()))
 
 
 # --- Chromium ------------------------------------------------------------------
@@ -209,6 +214,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     own. The sort is stable, so the order within each group is kept.
     """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """After the other engines' tests: what each engine offered, and what each
+    test relied on and which fallbacks it exercised (`relies_on` markers)."""
+    engines = sys.modules.get("engines")
+    if engines is None or not engines.LAUNCHED:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("engines")
+    for features in engines.LAUNCHED.values():
+        write(f"{features.name}: {features.version}")
+        write(
+            f"  Background Sync: {'yes' if features.background_sync else 'no'}; "
+            f"Push API: {'yes' if features.push else 'no'}; "
+            f"profile kept on restart: {'yes' if features.persistent_profile else 'no'}"
+        )
+        write(f"  offline: {features.offline}")
+        write(f"  console: {features.console}")
+        for fallback in features.fallbacks:
+            write(f"  fallback: {fallback}")
+    seen: set[str] = set()
+    for item in terminalreporter.config.pluginmanager.getplugin("session").items:
+        marker = item.get_closest_marker("relies_on")
+        name = item.originalname if isinstance(item, pytest.Function) else item.name
+        if marker is None or name in seen:
+            continue
+        seen.add(name)
+        write(f"{name}: relies on {', '.join(marker.args)}")
+        for fallback in marker.kwargs.get("fallbacks", ()):
+            write(f"  exercises: {fallback}")
 
 
 # --- advisors ------------------------------------------------------------------

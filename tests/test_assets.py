@@ -1,3 +1,4 @@
+import html
 import json
 import posixpath
 import re
@@ -22,6 +23,19 @@ def test_service_worker_is_served_at_the_root(client) -> None:  # type: ignore[n
     assert response.headers["cache-control"] == "no-cache"
     body = response.text
     assert "addEventListener('fetch'" in body and "function cacheFirst" in body
+
+
+def test_the_worker_can_say_no_connection_in_every_language(client) -> None:  # type: ignore[no-untyped-def]
+    """With nothing stored and no connection the worker makes a page up itself:
+    it says what the offline page says, in each language and direction."""
+    fallback = precache_of(client)["fallback"]
+    assert set(fallback) == set(LANGUAGES)
+    for lang, (heading, direction) in fallback.items():
+        assert direction == LANGUAGES[lang].direction
+        shown = re.search(r"<h1>(.*?)</h1>", client.get(f"/{lang}/o").text)
+        assert shown and html.unescape(shown[1]) == heading, lang
+    assert fallback["en"][0] == "No internet connection"
+    assert fallback["nl"][0] != fallback["en"][0]
 
 
 def test_precache_lists_every_page_of_each_language_with_its_hash(client) -> None:  # type: ignore[no-untyped-def]

@@ -47,10 +47,13 @@ export class AppStatus {
    * @param {ServiceWorker} worker
    */
   track (worker) {
+    // Whether another version controlled the page when this one started to
+    // install: asked now, not once it is installed, since WebKit may tell the
+    // page that its very first worker is installed only after that worker
+    // has taken control, which then looked like an update.
+    const replacing = Boolean(navigator.serviceWorker.controller)
     worker.addEventListener('statechange', () => {
-      if (worker.state === 'installed' && navigator.serviceWorker.controller) {
-        this.offerUpdate(worker)
-      }
+      if (worker.state === 'installed' && replacing) this.offerUpdate(worker)
     })
   }
 
