@@ -8,12 +8,16 @@ import subprocess
 from pathlib import Path
 
 import pyotp
+import pytest
 from advisors import PAYOKE, ROOT, login_error, make_desk
 from click.testing import CliRunner
 
 from server.cli import main
+from server.keys import KeyMismatch, check_keys, load_keys
+from server.rotation import finish_interrupted, rotate_inbox, rotate_session
 from server.storage import Database
 from server.storage.advisors import set_totp
+from server.storage.keys import record_keys, recorded_keys
 from server.storage.subscriptions import count_subscriptions, save_subscription
 
 
@@ -113,3 +117,61 @@ def test_the_dashboard_tells_a_subscription_for_another_key(tmp_path: Path) -> N
         check=True,
     )
     assert json.loads(result.stdout) == [True, False, False, False]
+
+
+@pytest.mark.asyncio
+async def test_a_fresh_database_records_the_first_keys_and_refuses_others(
+    db: Database, tmp_path: Path
+) -> None:
+    first = load_keys(tmp_path / "first")
+    recorded = await check_keys(db, first)
+    assert {(key.kind, key.current) for key in recorded} == {
+        ("inbox", True),
+        ("session", True),
+        ("vapid", True),
+    }
+    # Nothing secret is recorded: not the session key, nor anything it opens.
+    assert all(first.session.decode() not in key.fingerprint for key in recorded)
+    assert await check_keys(db, load_keys(tmp_path / "first")) == recorded
+    with pytest.raises(KeyMismatch, match=r"the session key in .* this database was made with"):
+        await check_keys(db, load_keys(tmp_path / "second"))
+    # Two instances recording at once: one current key of a kind wins.
+    async with db.engine.begin() as connection:
+        second = load_keys(tmp_path / "second").fingerprints(dt.datetime.now(dt.UTC))
+        await record_keys(connection, second)
+        after = await recorded_keys(connection)
+    assert after == recorded
+
+
+@pytest.mark.asyncio
+async def test_an_older_inbox_key_gone_missing_is_named(db: Database, tmp_path: Path) -> None:
+    keys_dir = tmp_path / "keys"
+    await check_keys(db, load_keys(keys_dir))
+    rotated = await rotate_inbox(db, keys_dir)
+    (keys_dir / f"inbox-key.{rotated.old}.pem").unlink()
+    with pytest.raises(KeyMismatch, match=f"the older inbox key {rotated.old} is missing"):
+        await check_keys(db, load_keys(keys_dir))
+
+
+@pytest.mark.asyncio
+async def test_a_rotation_stopped_halfway_is_finished_or_undone(
+    db: Database, tmp_path: Path
+) -> None:
+    keys_dir = tmp_path / "keys"
+    await check_keys(db, load_keys(keys_dir))
+    # Stopped after the database changed, before the rename: finished.
+    rotated = await rotate_session(db, keys_dir)
+    new_key = (keys_dir / "session-key").read_bytes()
+    (keys_dir / "session-key.new").write_bytes(new_key)
+    (keys_dir / "session-key").write_bytes(b"0" * 64)
+    with pytest.raises(KeyMismatch, match=r"session-key\.new exists"):
+        await check_keys(db, load_keys(keys_dir))
+    done = await finish_interrupted(db, keys_dir)
+    assert done == [f"finished the session key rotation: {rotated.new} is now in place"]
+    assert (keys_dir / "session-key").read_bytes() == new_key
+    await check_keys(db, load_keys(keys_dir))
+    # Stopped before the database changed: the new file is removed, nothing else.
+    (keys_dir / "vapid-key.pem.new").write_bytes(b"not even a key")
+    assert "removed" in (await finish_interrupted(db, keys_dir))[0]
+    assert not (keys_dir / "vapid-key.pem.new").exists()
+    await check_keys(db, load_keys(keys_dir))
