@@ -174,6 +174,9 @@ def test_inbox_key_rotation_end_to_end(tmp_path: Path, neutral_site: str) -> Non
         assert unknown.returncode == 1
         assert "there is no inbox key AAAAAAAAAAA" in unknown.stderr
         assert old_kid in unknown.stderr and new.kid in unknown.stderr
+        traversal = haven(env, "keys", "retire", "../session-key")
+        assert traversal.returncode == 1 and "there is no inbox key" in traversal.stderr
+        assert (data / "session-key").exists()
     finally:
         stop_server(server)
 
