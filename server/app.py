@@ -17,17 +17,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from . import advisor, api, assets, errors, haven, pages
 from .accesslog import AccessLogMiddleware
 from .advisor.render import AdvisorPages
-from .advisor.sessions import Sessions, load_or_create_key
+from .advisor.sessions import Sessions
 from .advisor.throttle import SignInBudgets
 from .advisor.totp import TotpBox
 from .advisor.verifier import Verifier
 from .content import load_content
-from .crypto import InboxKey
 from .exact import ExactPathsMiddleware
 from .haven import Desk, Files, Haven, Keys, Push, utc_now
 from .intake import Intake
+from .keys import check_keys, load_keys
 from .pages_table import PAGES, TEXTS_PATH
-from .push import PushSender, VapidKey
+from .push import PushSender
 from .push_services import PushServices
 from .responses import NO_STORE, Representation
 from .security.files import private_directory, private_umask
@@ -101,6 +101,11 @@ def routes() -> list[BaseRoute]:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     running: Haven = app.state.haven
     await running.db.start()
+    try:
+        await check_keys(running.db, running.keys.held)
+    except BaseException:
+        await running.db.stop()
+        raise
     running.desk.verifier.start()
     await running.push.sender.start()
     try:
@@ -115,21 +120,24 @@ def build(settings: Settings) -> Haven:
     private_umask()
     private_directory(settings.data_dir)
     # Made (or read) before anything else: a broken key file stops the start.
-    inbox_key = InboxKey.load_or_create(settings.data_dir)
-    # Advisors' sessions are signed with a key of the data directory; the
-    # no-JavaScript form's idempotency hash is keyed by one derived from it, so
-    # a resubmission after a restart is still recognised.
-    session_key = load_or_create_key(settings.data_dir)
+    # They are checked against the database's record when it starts (lifespan).
+    held = load_keys(settings.keys_dir)
+    inbox_key = held.inbox
+    # Advisors' sessions are signed with the session key; the no-JavaScript
+    # form's idempotency hash is keyed by one derived from it, so a
+    # resubmission after a restart is still recognised.
+    session_key = held.session
     keys = Keys(
+        held=held,
         inbox=inbox_key,
-        kids=frozenset({inbox_key.kid}),
+        kids=inbox_key.kids,
         form=hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest(),
     )
     site = Site(settings, load_content())
     static_files = assets.load_static()
     disguise_files = assets.disguises()
     manifest_file = assets.manifest()
-    inbox_key_file = api.inbox_key_representation(inbox_key)
+    inbox_key_file = api.inbox_key_representation(inbox_key.current)
     shared = {
         **static_files,
         **disguise_files,
@@ -148,7 +156,7 @@ def build(settings: Settings) -> Haven:
         advisor=advisor.load_assets(),
     )
     db = Database.from_settings(settings)
-    push_key = VapidKey.load_or_create(settings.data_dir)
+    push_key = held.vapid
     push_services = PushServices(settings.push_services)
     push = Push(
         key=push_key,

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from .advisor.throttle import SignInBudgets
     from .advisor.totp import TotpBox
     from .advisor.verifier import Verifier
-    from .crypto import InboxKey
     from .intake import Intake
+    from .keys import HeldKeys, InboxKeys
     from .push import PushSender, VapidKey
     from .push_services import PushServices
     from .responses import Representation
@@ -36,11 +36,13 @@ def utc_now() -> dt.datetime:
 
 @dataclass
 class Keys:
-    """The keys of the data directory, and what is derived from them."""
+    """The keys of the keys directory, and what is derived from them."""
 
-    # Help requests are sealed to it; only the advisors' side opens them.
-    inbox: InboxKey
-    # The keys an envelope may be sealed to (key rotation will make it several).
+    # Everything read from HAVEN_KEYS_DIR, checked against the database at start.
+    held: HeldKeys
+    # New requests are sealed to the current one; only the advisors' side opens them.
+    inbox: InboxKeys
+    # The keys an envelope may be sealed to: the current one and the older ones kept.
     kids: frozenset[str]
     # Keys the no-JavaScript form's idempotency hash (forms.py).
     form: bytes

@@ -89,6 +89,7 @@ def parse_rate(value: str) -> tuple[int, float]:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
+    keys_dir: Path  # the inbox, session and VAPID keys: one directory for every instance
     host: str
     port: int
     base_url: str
@@ -111,6 +112,7 @@ class Settings:
                 "HAVEN_EXIT_URL must be an https:// address (http:// only on this computer)"
             )
         data_dir = Path(config("HAVEN_DATA_DIR", cast=str, default="./data"))
+        keys_dir = Path(config("HAVEN_KEYS_DIR", cast=str, default="") or data_dir)
         database_url = Secret(
             config(
                 "HAVEN_DATABASE_URL",
@@ -134,6 +136,7 @@ class Settings:
             raise ValueError(f"HAVEN_MAX_CONNECTIONS must be at least 1; got {max_connections}")
         return cls(
             data_dir=data_dir,
+            keys_dir=keys_dir,
             host=config("HAVEN_HOST", cast=str, default="127.0.0.1"),
             port=config("HAVEN_PORT", cast=int, default=8000),
             base_url=base_url,

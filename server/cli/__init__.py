@@ -1,6 +1,6 @@
 """The ``haven`` command line: the group, and the commands it is made of.
 
-``serve`` and ``keys`` are in ``serve.py``, the advisor accounts in
+``serve`` is in ``serve.py``, ``keys`` in ``keys.py``, the advisor accounts in
 ``advisors.py``; what they share (settings, a database) in ``common.py``.
 """
 
@@ -11,7 +11,8 @@ import click
 from .. import __version__
 from ..security.files import private_umask
 from .advisors import advisor
-from .serve import keys, serve
+from .keys import keys
+from .serve import serve
 
 
 @click.group()
