@@ -23,6 +23,7 @@ from .advisor.totp import TotpBox
 from .advisor.verifier import Verifier
 from .content import load_content
 from .crypto import InboxKey
+from .daily_purge import DailyPurge, policy
 from .exact import ExactPathsMiddleware
 from .haven import Desk, Files, Haven, Keys, Push, utc_now
 from .intake import Intake
@@ -103,9 +104,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await running.db.start()
     running.desk.verifier.start()
     await running.push.sender.start()
+    running.purge.start()
     try:
         yield
     finally:
+        await running.purge.stop()
         await running.push.sender.stop()
         await running.db.stop()
 
@@ -179,6 +182,7 @@ def build(settings: Settings) -> Haven:
         files=files,
         desk=desk,
         push=push,
+        purge=DailyPurge(db, policy(settings), utc_now),
         clock=utc_now,
     )
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .advisor.totp import TotpBox
     from .advisor.verifier import Verifier
     from .crypto import InboxKey
+    from .daily_purge import DailyPurge
     from .intake import Intake
     from .push import PushSender, VapidKey
     from .push_services import PushServices
@@ -92,6 +93,8 @@ class Haven:
     files: Files
     desk: Desk
     push: Push
+    # Deletes what is kept no longer, once a day (it has its own clock too).
+    purge: DailyPurge
     # The advisors' side's clock; the intake keeps its own (Intake.clock).
     clock: Callable[[], dt.datetime] = utc_now
 

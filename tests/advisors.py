@@ -266,6 +266,7 @@ def make_desk(
     ticker = Ticker()
     app.state.haven.clock = clock
     app.state.haven.intake.clock = clock
+    app.state.haven.purge.clock = clock
     app.state.haven.desk.budgets = SignInBudgets(clock=ticker)
     with TestClient(app, base_url=base_url, **client_options) as client:
         yield Desk(app, client, clock, ticker, tmp_path / "data")

@@ -1,7 +1,8 @@
 """The ``haven`` command line: the group, and the commands it is made of.
 
 ``serve`` and ``keys`` are in ``serve.py``, the advisor accounts in
-``advisors.py``; what they share (settings, a database) in ``common.py``.
+``advisors.py``, ``purge``, ``backup`` and ``restore`` in ``maintenance.py``;
+what they share (settings, a database) in ``common.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import click
 from .. import __version__
 from ..security.files import private_umask
 from .advisors import advisor
+from .maintenance import backup, purge, restore
 from .serve import keys, serve
 
 
@@ -25,3 +27,6 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(keys)
 main.add_command(advisor)
+main.add_command(purge)
+main.add_command(backup)
+main.add_command(restore)

@@ -160,3 +160,13 @@ push_subscriptions = Table(
     UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
     Index("ix_push_subscriptions_advisor_id", "advisor_id"),
 )
+
+# Work done for the whole deployment, not per instance: when each task last ran.
+# The purge's row is also what its transaction writes first, which takes
+# SQLite's write lock before anything is read (see retention.py).
+maintenance = Table(
+    "maintenance",
+    metadata,
+    Column("task", Text, primary_key=True),
+    Column("last_run_at", UTCDateTime),
+)
