@@ -23,7 +23,7 @@ from .advisor.totp import TotpBox
 from .advisor.verifier import Verifier
 from .content import load_content
 from .crypto import InboxKey
-from .daily_purge import DailyPurge, policy
+from .daily_purge import DailyPurge, policy, warn_if_notice_out_of_date
 from .exact import ExactPathsMiddleware
 from .haven import Desk, Files, Haven, Keys, Push, utc_now
 from .intake import Intake
@@ -129,6 +129,7 @@ def build(settings: Settings) -> Haven:
         form=hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest(),
     )
     site = Site(settings, load_content())
+    warn_if_notice_out_of_date(site.content, settings.retention_days)
     static_files = assets.load_static()
     disguise_files = assets.disguises()
     manifest_file = assets.manifest()

@@ -14,9 +14,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 
 from .advisor.sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
+from .content import Content
 from .settings import Settings
 from .storage import Database
 from .storage.retention import NotNow, Policy, Report, purge
@@ -35,6 +37,31 @@ def policy(settings: Settings) -> Policy:
         session_idle=IDLE_TIMEOUT,
         session_lifetime=ABSOLUTE_TIMEOUT,
     )
+
+
+def notice_out_of_date(content: Content, days: int) -> list[str]:
+    """The languages whose privacy notice does not say ``days``.
+
+    The number is written in each language, not filled in from the setting:
+    the words around a number change with it (Russian, Polish, Arabic, ...).
+    """
+    number = re.compile(rf"(?<![\d.]){days}(?![\d.])")
+    return [
+        lang
+        for lang, pages in content.pages.items()
+        if not number.search(pages["privacy"].section("keep").html)
+    ]
+
+
+def warn_if_notice_out_of_date(content: Content, days: int) -> None:
+    stale = notice_out_of_date(content, days)
+    if stale:
+        logger.warning(
+            "HAVEN_RETENTION_DAYS is %d, but the privacy notice does not say so in %s: "
+            "change the section {#keep} of content/<lang>/privacy.md in every language",
+            days,
+            ", ".join(stale),
+        )
 
 
 class DailyPurge:

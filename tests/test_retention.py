@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 
 from server import daily_purge
 from server.cli import main
-from server.daily_purge import DailyPurge, policy
-from server.settings import Settings
+from server.content import load_content
+from server.daily_purge import DailyPurge, notice_out_of_date, policy
+from server.i18n import LANGUAGES
+from server.settings import DEFAULT_RETENTION_DAYS, Settings
 from server.storage import Database, store_request
 from server.storage.advisors import create_advisor, create_session, revoke_session
 from server.storage.audit import audit
@@ -237,6 +239,24 @@ def test_the_policy_follows_the_settings(tmp_path: Path) -> None:
 def test_retention_settings_are_whole_days_in_range(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=rf"{name} must be a whole number of days from 1 to 3650"):
         Settings.from_environ({name: value})
+
+
+def test_the_privacy_notice_gives_the_default_retention_in_every_language() -> None:
+    content = load_content()
+    assert notice_out_of_date(content, DEFAULT_RETENTION_DAYS) == []
+    assert set(notice_out_of_date(content, 30)) == set(LANGUAGES)
+
+
+def test_a_server_whose_retention_differs_from_the_notice_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from server.app import build
+
+    with caplog.at_level(logging.WARNING, logger="haven.purge"):
+        build(make_settings(tmp_path))
+        assert not caplog.records
+        build(make_settings(tmp_path, HAVEN_RETENTION_DAYS="30"))
+    assert "HAVEN_RETENTION_DAYS is 30" in caplog.text and "privacy.md" in caplog.text
 
 
 def test_the_postgresql_lock_key_fits_a_bigint() -> None:
