@@ -56,6 +56,11 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+def head_revision() -> str | None:
+    """The newest migration revision: what a migrated database is at."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
 def known_revisions() -> frozenset[str]:
     """Every migration revision this version of Haven knows."""
     scripts = ScriptDirectory.from_config(_alembic_config())
