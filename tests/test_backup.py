@@ -214,6 +214,26 @@ def test_restore_refuses_what_is_not_a_haven_database(
     assert not (tmp_path / "fresh" / "haven.sqlite3").exists()
 
 
+def test_restore_refuses_a_backup_with_triggers_or_views(
+    tmp_path: Path,
+    run,  # type: ignore[no-untyped-def]
+    backup: Path,
+) -> None:
+    """A planted trigger would copy every new envelope somewhere, inside the server."""
+    planted = tmp_path / "planted.sqlite3"
+    shutil.copy(backup, planted)
+    with sqlite3.connect(planted) as connection:
+        connection.execute("CREATE TABLE loot (envelope BLOB)")
+        connection.execute(
+            "CREATE TRIGGER copy AFTER INSERT ON help_requests "
+            "BEGIN INSERT INTO loot VALUES (new.envelope); END"
+        )
+    connection.close()
+    result = run(tmp_path / "fresh", "restore", str(planted))
+    assert result.exit_code == 1 and "trigger copy" in result.output
+    assert not (tmp_path / "fresh" / "haven.sqlite3").exists()
+
+
 def test_restore_refuses_a_damaged_backup(tmp_path: Path, run, backup: Path) -> None:  # type: ignore[no-untyped-def]
     data = bytearray(backup.read_bytes())
     page = 4096

@@ -225,6 +225,30 @@ async def test_the_daily_task_purges_by_itself_and_survives_a_failure(
     assert all("HV-SECRET" not in record.getMessage() for record in caplog.records)
 
 
+def test_a_running_app_purges_by_itself(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from server.app import create_app
+    from server.storage.schema import maintenance
+
+    app = create_app(make_settings(tmp_path))
+    running = app.state.haven
+    running.purge.first_delay = 0
+    running.purge.clock = lambda: NOW
+
+    async def last_run() -> dt.datetime | None:
+        async with running.db.engine.connect() as connection:
+            return await connection.scalar(select(maintenance.c.last_run_at))
+
+    with TestClient(app) as client:
+        for _ in range(1000):
+            if running.purge.runs:
+                break
+            client.portal.call(asyncio.sleep, 0.01)  # type: ignore[union-attr]
+        assert running.purge.runs == 1
+        assert client.portal.call(last_run) == NOW  # type: ignore[union-attr]
+
+
 def test_the_policy_follows_the_settings(tmp_path: Path) -> None:
     kept = policy(
         make_settings(tmp_path, HAVEN_RETENTION_DAYS="30", HAVEN_AUDIT_RETENTION_DAYS="7")

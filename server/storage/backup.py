@@ -53,6 +53,8 @@ def _connected(path: Path, *, read_only: bool = False) -> Iterator[sqlite3.Conne
     connection = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
         connection.execute("PRAGMA busy_timeout=5000")
+        # Reading a file from elsewhere: its schema may not call functions with side effects.
+        connection.execute("PRAGMA trusted_schema=OFF")
         yield connection
     finally:
         connection.close()
@@ -64,9 +66,14 @@ def _check(connection: sqlite3.Connection, what: str) -> tuple[str, int]:
         result = connection.execute("PRAGMA integrity_check").fetchall()
         if result != [("ok",)]:
             raise BackupError(f"{what} is damaged (SQLite's integrity check failed)")
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        schema = connection.execute("SELECT type, name FROM sqlite_master").fetchall()
+        tables = {name for kind, name in schema if kind == "table"}
         if not tables >= REQUIRED_TABLES:
             raise BackupError(f"{what} is an SQLite database, but not Haven's")
+        # Haven makes neither; one in a file handed over would run inside the server.
+        foreign = sorted(f"{kind} {name}" for kind, name in schema if kind in ("trigger", "view"))
+        if foreign:
+            raise BackupError(f"{what} holds what Haven never makes: {', '.join(foreign)}")
         found = connection.execute("SELECT version_num FROM alembic_version")
         revisions = [row[0] for row in found]
         requests = int(connection.execute("SELECT count(*) FROM help_requests").fetchone()[0])
