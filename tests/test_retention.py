@@ -8,11 +8,14 @@ import logging
 import os
 import secrets
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from advisors import make_settings
 from click.testing import CliRunner
+from conftest import ROOT
 from sqlalchemy import func, select
 
 from server import daily_purge
@@ -344,6 +347,27 @@ def test_without_secure_delete_the_bytes_would_stay(tmp_path: Path) -> None:
 
 
 # --- the command --------------------------------------------------------------------
+
+
+def test_haven_purge_waits_for_another_process_holding_the_database(tmp_path: Path) -> None:
+    """While another process writes, the purge does not run beside it; it says so and stops."""
+    settings = make_settings(tmp_path)
+    env = {"HAVEN_DATA_DIR": str(settings.data_dir)}
+    assert CliRunner().invoke(main, ["purge"], env=env).exit_code == 0
+    other = sqlite3.connect(settings.data_dir / "haven.sqlite3", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # what a writing process holds
+        busy = subprocess.run(
+            [sys.executable, "-m", "server", "purge"],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=120,
+        )  # fmt: skip
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert busy.returncode == 1, busy.stderr
+    assert "the database stayed busy" in busy.stderr and "Traceback" not in busy.stderr
+    again = CliRunner().invoke(main, ["purge"], env=env)
+    assert again.exit_code == 0 and "removed 0 in all" in again.output
 
 
 def test_haven_purge_prints_counts_only_and_dry_run_keeps_everything(tmp_path: Path) -> None:

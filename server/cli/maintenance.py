@@ -10,6 +10,7 @@ import asyncio
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from ..security.files import private_directory
 from ..storage import Database
@@ -39,6 +40,12 @@ def purge(dry_run: bool) -> None:
     except NotNow as error:
         raise click.ClickException(
             "another instance is purging right now; try again in a moment"
+        ) from error
+    except OperationalError as error:
+        # SQLite: another process held the write lock past the busy timeout.
+        raise click.ClickException(
+            "the database stayed busy (another process is writing to it); nothing was "
+            "removed: try again in a moment"
         ) from error
     verb = "would remove" if dry_run else "removed"
     for kind, count in report.counts.items():
