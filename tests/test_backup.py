@@ -87,18 +87,19 @@ def test_a_backup_of_a_busy_server_restores_and_every_request_opens(
         sender = threading.Thread(target=keep_sending)
         sender.start()
         try:
-            while len(during) < 3:  # the backup starts while requests arrive
+            while len(during) < 3 and sender.is_alive():  # the backup starts while requests arrive
                 stop.wait(0.05)
             backup = tmp_path / "backups" / "haven.sqlite3"
             backup.parent.mkdir()
             made = haven(source, "backup", str(backup))
             sent_during_backup = len(during)
-            while len(during) < sent_during_backup + 3:  # and they go on arriving after
+            while len(during) < sent_during_backup + 3 and sender.is_alive():  # and after
                 stop.wait(0.05)
         finally:
             stop.set()
             sender.join(timeout=30)
         assert made.returncode == 0, made.stderr
+        assert len(during) >= sent_during_backup + 3, "the phones stopped sending"
         assert "The keys are not in it" in made.stdout
         assert stat.S_IMODE(backup.stat().st_mode) == 0o600
         assert not Path(f"{backup}-wal").exists()
