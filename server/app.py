@@ -22,6 +22,7 @@ from .advisor.throttle import SignInBudgets
 from .advisor.totp import TotpBox
 from .advisor.verifier import Verifier
 from .content import load_content
+from .daily_purge import DailyPurge, policy, warn_if_notice_out_of_date
 from .exact import ExactPathsMiddleware
 from .haven import Desk, Files, Haven, Keys, Push, utc_now
 from .intake import Intake
@@ -108,9 +109,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         raise
     running.desk.verifier.start()
     await running.push.sender.start()
+    running.purge.start()
     try:
         yield
     finally:
+        await running.purge.stop()
         await running.push.sender.stop()
         await running.db.stop()
 
@@ -134,6 +137,7 @@ def build(settings: Settings) -> Haven:
         form=hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest(),
     )
     site = Site(settings, load_content())
+    warn_if_notice_out_of_date(site.content, settings.retention_days)
     static_files = assets.load_static()
     disguise_files = assets.disguises()
     manifest_file = assets.manifest()
@@ -187,6 +191,7 @@ def build(settings: Settings) -> Haven:
         files=files,
         desk=desk,
         push=push,
+        purge=DailyPurge(db, policy(settings), utc_now),
         clock=utc_now,
     )
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .advisor.throttle import SignInBudgets
     from .advisor.totp import TotpBox
     from .advisor.verifier import Verifier
+    from .daily_purge import DailyPurge
     from .intake import Intake
     from .keys import HeldKeys, InboxKeys
     from .push import PushSender, VapidKey
@@ -94,6 +95,8 @@ class Haven:
     files: Files
     desk: Desk
     push: Push
+    # Deletes what is kept no longer, once a day (it has its own clock too).
+    purge: DailyPurge
     # The advisors' side's clock; the intake keeps its own (Intake.clock).
     clock: Callable[[], dt.datetime] = utc_now
 

@@ -179,3 +179,14 @@ key_fingerprints = Table(
         postgresql_where=text("is_current"),
     ),
 )
+
+
+# Work done for the whole deployment, not per instance: when each task last ran.
+# The purge's row is also what its transaction writes first, which takes
+# SQLite's write lock before anything is read (see retention.py).
+maintenance = Table(
+    "maintenance",
+    metadata,
+    Column("task", Text, primary_key=True),
+    Column("last_run_at", UTCDateTime),
+)
