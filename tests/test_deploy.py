@@ -9,6 +9,7 @@ data directory, as a phone, an advisor and an attacker would use it.
 from __future__ import annotations
 
 import base64
+import ctypes
 import datetime as dt
 import ipaddress
 import os
@@ -18,6 +19,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -511,3 +513,138 @@ def test_nginx_logs_hold_no_client_address_and_nothing_typed(proxied: Proxied) -
 
 def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- the systemd units ------------------------------------------------------------------
+
+HARDENING = {
+    "User": "haven",
+    "StateDirectory": "haven",
+    "ProtectSystem": "strict",
+    "ReadWritePaths": "/var/lib/haven",
+    "NoNewPrivileges": "yes",
+    "PrivateTmp": "yes",
+    "ProtectHome": "yes",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectKernelLogs": "yes",
+    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+    "SystemCallFilter": "@system-service",
+    "CapabilityBoundingSet": "",
+    "MemoryDenyWriteExecute": "yes",
+    "Restart": "on-failure",
+    "Environment": "HAVEN_DATA_DIR=/var/lib/haven",
+    "EnvironmentFile": "-/etc/haven/haven.env",
+    "UMask": "0077",
+}
+UNITS = ("haven.service", "haven@.service")
+
+
+def service_lines(unit: str) -> list[tuple[str, str]]:
+    """The ``key=value`` lines of a unit's [Service] section, in order."""
+    section, found = "", []
+    for line in (DEPLOY / unit).read_text().splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[Service]" and line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            found.append((key, value))
+    return found
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_the_units_carry_the_hardening(unit: str) -> None:
+    lines = service_lines(unit)
+    for key, value in HARDENING.items():
+        assert (key, value) in lines, (unit, key)
+    (start,) = [value for key, value in lines if key == "ExecStart"]
+    port = "800%i" if "@" in unit else "8000"
+    assert start == f"/opt/haven/.venv/bin/haven serve --host 127.0.0.1 --port {port}"
+
+
+def test_the_template_is_the_single_units_hardening_line_for_line() -> None:
+    single, template = (
+        [line for line in service_lines(unit) if line[0] != "ExecStart"] for unit in UNITS
+    )
+    assert single == template
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("unit", ["haven.service", "haven@1.service"])
+def test_systemd_analyze_verifies_the_units(tmp_path: Path, unit: str) -> None:
+    """``systemd-analyze verify``, with the program made one this machine has (it
+    checks that it exists); it only warns on a bad line, so any word about the
+    units fails the test."""
+    for name in UNITS:
+        text = (DEPLOY / name).read_text()
+        program = substitute(text, r"/opt/haven/\.venv/bin/haven", sys.executable, 1)
+        (tmp_path / name).write_text(program)
+    assert SYSTEMD_ANALYZE is not None
+    result = subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", "--man=no", str(tmp_path / unit)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    said = [line for line in (result.stdout + result.stderr).splitlines() if "haven" in line]
+    assert result.returncode == 0 and said == [], result.stdout + result.stderr
+
+
+# The kernel's form of MemoryDenyWriteExecute=yes (systemd uses it where the
+# kernel has it, 6.3 on): no mapping may be, or become, writable and executable.
+PR_SET_MDWE = 65
+PR_MDWE_REFUSE_EXEC_GAIN = 1
+
+
+def deny_write_execute() -> None:
+    """In the child before it starts: what MemoryDenyWriteExecute=yes does to it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "PR_SET_MDWE")
+
+
+def _kernel_denies_write_execute() -> bool:
+    probe = (
+        "import mmap; mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            preexec_fn=deny_write_execute,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except subprocess.SubprocessError:
+        return False  # the kernel has no PR_SET_MDWE
+    return result.returncode != 0 and "PermissionError" in result.stderr
+
+
+def test_haven_runs_with_memory_deny_write_execute(tmp_path: Path, neutral_site: str) -> None:
+    """The unit's MemoryDenyWriteExecute=yes: Haven signs an advisor in, seals a
+    request sent without JavaScript and opens it, under the same restriction."""
+    if not _kernel_denies_write_execute():
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux 6.3 or later)")
+    data = tmp_path / "data"
+    live = start_server(data, tmp_path / "haven.log", neutral_site, preexec_fn=deny_write_execute)
+    try:
+        assert add_by_command(data, ADVISOR, "payoke").returncode == 0
+        with httpx.Client(base_url=live.url, timeout=10) as client:
+            assert client.post("/en/p/7", data=FORM).status_code == 201
+            form = client.get("/advisor/login")
+            token = _CSRF.search(form.text)
+            assert token, form.text[-500:]
+            signed_in = client.post(
+                "/advisor/login",
+                data={"csrf": token.group(1), "email": ADVISOR, "password": PASSWORD},
+                headers={"Origin": live.url},
+            )
+            assert signed_in.status_code == 303, signed_in.text[-500:]
+            (listed,) = client.get("/advisor/api/requests").json()["requests"]
+            opened = client.get(f"/advisor/api/requests/{listed['reference']}").json()
+            assert TYPED in str(opened), opened
+    finally:
+        stop_server(live)
+    assert live.process.returncode in (0, -15), live.log()
