@@ -312,7 +312,12 @@ def test_a_help_request_through_the_proxy_is_stored_once_by_either_instance(
         marker = f"/{secrets.token_hex(6)}"
         for number in range(6):
             assert client.get(f"{marker}-{number}").status_code == 404
+    # Each instance writes its line once the answer is sent: wait for the six.
+    deadline = time.monotonic() + 10
     counts = [_served_by(live, marker) for live in proxied.instances]
+    while sum(counts) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        counts = [_served_by(live, marker) for live in proxied.instances]
     assert all(count >= 1 for count in counts) and sum(counts) == 6, counts
 
 
