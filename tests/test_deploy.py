@@ -478,12 +478,107 @@ def test_slow_and_silent_clients_are_cut_while_others_are_served(proxied: Proxie
         assert HEADER_TIMEOUT * 0.5 <= result.seconds < give_up, results
 
 
+# --- failover ------------------------------------------------------------------------
+
+
+class Dropping:
+    """In an instance's place: reads each request whole, then hangs up unanswered,
+    as an instance that dies in the middle of a request does."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.received: list[str] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _address = self.sock.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(5)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    length = re.search(rb"(?im)^content-length: *(\d+)", head)
+                    while length and len(body) < int(length.group(1)):
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            break
+                        body += chunk
+                except OSError:
+                    continue
+                if head:
+                    self.received.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
+
+    def close(self) -> None:
+        # Wakes the accept() under way, which a close alone would leave holding the port.
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(5)
+
+
+@needs_nginx
+def test_a_help_request_is_sent_again_to_another_instance_and_nothing_else_is(
+    proxied: Proxied, neutral_site: str
+) -> None:
+    """An instance that takes a request and dies: nginx resends a help request
+    (idempotent by its key) and a GET to the other instance, never a form's POST."""
+    second = proxied.instances[1]
+    port = int(second.url.rsplit(":", 1)[1])
+    stop_server(second)
+    dropping = Dropping(port)
+    answers: dict[str, list[int]] = {"api": [], "get": [], "form": []}
+    try:
+        with proxied.client() as client:
+            public = _b64(client.get("/api/inbox-key").json()["raw"])
+            for number in range(4):
+                body = {
+                    "centre": "payoke",
+                    "lang": "en",
+                    "envelope": seal(public, b"{}", "payoke", "en"),
+                }
+                key = secrets.token_urlsafe(24)
+                sent = client.post("/api/requests", json=body, headers={"Idempotency-Key": key})
+                answers["api"].append(sent.status_code)
+                answers["get"].append(client.get(f"/en/?n={number}").status_code)
+                form = {**FORM, "situation": f"failover {number}"}
+                answers["form"].append(client.post("/en/p/7", data=form).status_code)
+    finally:
+        dropping.close()
+        proxied.instances[1] = start_server(
+            second.data_dir,
+            second.log_path,
+            neutral_site,
+            port=port,
+            env={"HAVEN_FORWARDED_ALLOW_IPS": "127.0.0.1", "HAVEN_BASE_URL": proxied.url},
+        )
+    dropped = dropping.received
+    assert any(line.startswith("POST /api/requests ") for line in dropped), dropped
+    # Every help request was stored by the instance that was left, at once.
+    assert answers["api"] == [201] * 4, (answers, dropped)
+    assert answers["get"] == [200] * 4, (answers, dropped)
+    # A form's POST that reached the dying instance is not resent: 502, and the
+    # person's page keeps what was typed (the form is sent again by hand).
+    forms_dropped = sum(line.startswith("POST /en/p/7 ") for line in dropped)
+    assert answers["form"].count(502) == forms_dropped, (answers, dropped)
+    assert answers["form"].count(201) == 4 - forms_dropped, (answers, dropped)
+
+
 # --- the logs -------------------------------------------------------------------------
 
 
 @needs_nginx
 def test_nginx_logs_hold_no_client_address_and_nothing_typed(proxied: Proxied) -> None:
-    """Everything that makes nginx write about a client, then both logs read."""
+    """Everything that makes nginx write about a client, then both logs read (the
+    tests above, run first, add timeouts and a failing upstream to them)."""
     with proxied.client() as client:
         assert client.post("/en/p/7", data={**FORM, "contact": "0470 99 88 77"}).status_code in (
             200,
