@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +79,9 @@ needs_nginx = pytest.mark.skipif(
 # --- the test copy of deploy/nginx.conf ----------------------------------------------
 
 
-def substitute(text: str, pattern: str, replacement: str, count: int) -> str:
+def substitute(
+    text: str, pattern: str, replacement: str | Callable[[re.Match[str]], str], count: int
+) -> str:
     """``text`` with ``pattern`` replaced, which must occur exactly ``count`` times:
     a shipped file that changed shape fails here instead of being half-tested."""
     new, found = re.subn(pattern, replacement, text, flags=re.MULTILINE)
@@ -115,7 +117,7 @@ def local_copy(
     ports = iter(upstreams)
     text = substitute(
         text, r"server 127\.0\.0\.1:800[12] ", lambda _m: f"server 127.0.0.1:{next(ports)} ", 2
-    )  # type: ignore[arg-type]
+    )
     text = substitute(
         text, r"client_header_timeout \d+s;", f"client_header_timeout {HEADER_TIMEOUT}s;", 1
     )
@@ -175,9 +177,9 @@ class Proxied:
     cert: str
     process: subprocess.Popen[bytes]
 
-    def client(self, **kwargs: object) -> httpx.Client:
+    def client(self, http2: bool = False) -> httpx.Client:
         trust = ssl.create_default_context(cafile=self.cert)
-        return httpx.Client(base_url=self.url, verify=trust, timeout=10, **kwargs)  # type: ignore[arg-type]
+        return httpx.Client(base_url=self.url, verify=trust, timeout=10, http2=http2)
 
     def logs(self) -> dict[str, bytes]:
         return {
@@ -278,8 +280,9 @@ def test_pages_and_the_worker_are_served_over_https_and_http2(proxied: Proxied) 
         socket.create_connection(("127.0.0.1", proxied.port)) as raw,
         older.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
     ):
+        cipher = tls.cipher()
         assert tls.version() == "TLSv1.2"
-        assert tls.cipher()[0].startswith("ECDHE-ECDSA-")
+        assert cipher is not None and cipher[0].startswith("ECDHE-ECDSA-")
 
 
 @needs_nginx
