@@ -491,6 +491,7 @@ class Dropping:
     def __init__(self, port: int) -> None:
         self.sock = socket.create_server(("127.0.0.1", port))
         self.received: list[str] = []
+        self.heads: list[str] = []  # each request's headers, as nginx sent them
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -520,6 +521,7 @@ class Dropping:
                     continue
                 if head:
                     self.received.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
+                    self.heads.append(head.decode("latin-1").lower())
 
     def close(self) -> None:
         # Wakes the accept() under way, which a close alone would leave holding the port.
@@ -533,14 +535,18 @@ def test_a_help_request_is_sent_again_to_another_instance_and_nothing_else_is(
     proxied: Proxied, neutral_site: str
 ) -> None:
     """An instance that takes a request and dies: nginx resends a help request
-    (idempotent by its key) and a GET to the other instance, never a form's POST."""
+    (idempotent by its key) and a GET to the other instance, never a form's POST.
+    What reached it shows what nginx tells an instance, whatever the client said."""
     second = proxied.instances[1]
     port = int(second.url.rsplit(":", 1)[1])
     stop_server(second)
     dropping = Dropping(port)
     answers: dict[str, list[int]] = {"api": [], "get": [], "form": []}
+    # What a client says of itself is not passed on: nginx says what it saw.
+    spoofed = {"X-Forwarded-For": "127.0.0.99", "X-Forwarded-Proto": "http"}
     try:
         with proxied.client() as client:
+            client.headers.update(spoofed)
             public = _b64(client.get("/api/inbox-key").json()["raw"])
             for number in range(4):
                 body = {
@@ -565,6 +571,10 @@ def test_a_help_request_is_sent_again_to_another_instance_and_nothing_else_is(
         )
     dropped = dropping.received
     assert any(line.startswith("POST /api/requests ") for line in dropped), dropped
+    for head in dropping.heads:
+        assert "\r\nx-forwarded-for: 127.0.0.1\r\n" in head + "\r\n", head
+        assert "\r\nx-forwarded-proto: https\r\n" in head + "\r\n", head
+        assert "127.0.0.99" not in head and "x-forwarded-proto: http\r" not in head, head
     # Every help request was stored by the instance that was left, at once.
     assert answers["api"] == [201] * 4, (answers, dropped)
     assert answers["get"] == [200] * 4, (answers, dropped)
