@@ -4,6 +4,7 @@
 #  - Debian's Noto fonts, so that Arabic, Chinese and Tigrinya render
 #  - Debian's WebKitGTK driver (with its MiniBrowser), Firefox ESR and Xvfb,
 #    for the other engines (tests/test_engines.py, marker `engines`)
+#  - Debian's nginx, for the shipped proxy configuration (tests/test_deploy.py)
 #  - the Python package with its test extras, in ./.venv
 #  - the JavaScript checks and Lighthouse from the npm registry, in ./node_modules
 set -euo pipefail
@@ -21,6 +22,8 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 [ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
 [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 [ -x /usr/bin/Xvfb ] || missing+=(xvfb)
+# The proxy that tests/test_deploy.py runs, with deploy/nginx.conf, in front of two instances.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update
