@@ -28,10 +28,12 @@ from .haven import Desk, Files, Haven, Keys, Push, utc_now
 from .intake import Intake
 from .pages_table import PAGES, TEXTS_PATH
 from .push import PushSender, VapidKey
+from .push_queue import PushQueue
 from .push_services import PushServices
 from .responses import NO_STORE, Representation
-from .security.files import private_directory, private_umask
+from .security.files import load_or_create_secret, private_directory, private_umask
 from .security.headers import SecurityHeadersMiddleware
+from .security.ratelimit import KEY_FILE as LIMITS_KEY_FILE
 from .security.ratelimit import RateLimiter
 from .settings import Settings
 from .site import Site
@@ -103,9 +105,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await running.db.start()
     running.desk.verifier.start()
     await running.push.sender.start()
+    await running.push.queue.start()
     try:
         yield
     finally:
+        await running.push.queue.stop()
         await running.push.sender.stop()
         await running.db.stop()
 
@@ -124,6 +128,7 @@ def build(settings: Settings) -> Haven:
         inbox=inbox_key,
         kids=frozenset({inbox_key.kid}),
         form=hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest(),
+        limits=load_or_create_secret(settings.data_dir / LIMITS_KEY_FILE, "limits key"),
     )
     site = Site(settings, load_content())
     static_files = assets.load_static()
@@ -150,24 +155,21 @@ def build(settings: Settings) -> Haven:
     db = Database.from_settings(settings)
     push_key = VapidKey.load_or_create(settings.data_dir)
     push_services = PushServices(settings.push_services)
-    push = Push(
-        key=push_key,
-        services=push_services,
-        sender=PushSender(db, push_key, settings.push_subject, push_services),
-    )
+    sender = PushSender(db, push_key, settings.push_subject, push_services)
+    push = Push(key=push_key, services=push_services, sender=sender, queue=PushQueue(db, sender))
     # Sign-in attempts are counted per account, client and device (keyed hashes, not names).
     desk = Desk(
         pages=AdvisorPages(site.content),
         sessions=Sessions(db, session_key),
         totp=TotpBox(session_key),
-        budgets=SignInBudgets(),
+        budgets=SignInBudgets(db, keys.limits),
         verifier=Verifier(),
     )
     intake = Intake(
         db,
-        RateLimiter(*settings.request_rate),
+        RateLimiter(db, keys.limits, "help requests", *settings.request_rate),
         keys.kids,
-        notify=push.sender.request_arrived,
+        notify=push.queue.request_arrived,
         clock=utc_now,
     )
     return Haven(

@@ -108,7 +108,7 @@ class Intake:
             if envelope.get("kid") not in self.kids:
                 stored = await find_request(self.db, idempotency_key)
                 return UnknownKey() if stored is None else Replayed(stored)
-            wait = self.limiter.hit(client)
+            wait = await self.limiter.hit(client)
             if wait is not None:
                 stored = await find_request(self.db, idempotency_key)
                 if stored is None:
@@ -130,16 +130,22 @@ class Intake:
             # The error's text can quote the row: log its kind only.
             logger.error("could not store a help request: %s", type(error).__name__)
             if counted:
-                self.limiter.refund(client)  # nothing was stored: it will come again
+                await self._refund(client)  # nothing was stored: it will come again
             return Unavailable()
         if not stored.created:
-            self.limiter.refund(client)  # only new requests count against the limit
+            await self._refund(client)  # only new requests count against the limit
             return Replayed(stored)
         if self.notify is not None:
             task = asyncio.create_task(self._notify(self.notify, stored))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         return Accepted(stored)
+
+    async def _refund(self, client: str | None) -> None:
+        try:
+            await self.limiter.refund(client)
+        except Exception as error:
+            logger.warning("could not give back a counted request: %s", type(error).__name__)
 
     @staticmethod
     async def _notify(hook: NewRequestHook, stored: StoredRequest) -> None:

@@ -50,7 +50,7 @@ class FakeClock:
 
 
 class Ticker:
-    """A monotonic clock for the rate limiters, moved by hand."""
+    """A clock for the sign-in budgets (seconds), moved by hand."""
 
     def __init__(self) -> None:
         self.value = 1000.0
@@ -266,7 +266,8 @@ def make_desk(
     ticker = Ticker()
     app.state.haven.clock = clock
     app.state.haven.intake.clock = clock
-    app.state.haven.desk.budgets = SignInBudgets(clock=ticker)
+    running = app.state.haven
+    running.desk.budgets = SignInBudgets(running.db, running.keys.limits, clock=ticker)
     with TestClient(app, base_url=base_url, **client_options) as client:
         yield Desk(app, client, clock, ticker, tmp_path / "data")
 

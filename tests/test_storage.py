@@ -66,7 +66,7 @@ async def test_migrations_create_the_table(db: Database) -> None:
     assert uniques == {("reference",), ("idempotency_hash",)}
     assert ("centre", "due_on") in indexes
     assert ("centre", "status", "due_on", "received_at") in indexes
-    assert version == "0003"
+    assert version == "0005"
 
 
 @pytest.mark.asyncio

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from .. import logs
 from ..content import ContentError
 from ..crypto import InboxKey, InboxKeyError
-from ..security.files import KeyFileError, private_directory
+from ..security.files import KeyFileError, load_or_create_secret, private_directory
 from ..settings import Settings
 from .common import settings as configured_settings
 
@@ -119,12 +119,14 @@ def keys() -> None:
     """Create the inbox, session and VAPID keys if missing; print the public ones."""
     from ..advisor.sessions import load_or_create_key
     from ..push import PushKeyError, VapidKey
+    from ..security.ratelimit import KEY_FILE as LIMITS_KEY_FILE
 
     settings = configured_settings()
     try:
         private_directory(settings.data_dir)
         inbox = InboxKey.load_or_create(settings.data_dir)
         load_or_create_key(settings.data_dir)
+        load_or_create_secret(settings.data_dir / LIMITS_KEY_FILE, "limits key")
         vapid = VapidKey.load_or_create(settings.data_dir)
     except (InboxKeyError, PushKeyError, KeyFileError, ValueError) as error:
         raise click.ClickException(str(error)) from error

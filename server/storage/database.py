@@ -1,16 +1,24 @@
-"""The database: an async engine, its SQLite pragmas, and migrations at start."""
+"""The database: an async engine, its SQLite pragmas, and migrations at start.
+
+Counters (rate limits, sign-in budgets) are written in transactions of their
+own that do not wait for the disk (:meth:`Database.counting`): a counter lost
+to a power cut only loosens a limit for one window, while an fsync per
+counted request would cost more than the request's own group commit.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ..security.files import tighten
 from .writer import Writer
@@ -39,6 +47,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _sqlite_counting_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    try:
+        # In WAL mode, NORMAL commits without an fsync; the next FULL commit
+        # (or checkpoint) carries these pages to the disk.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+    # Transactions are begun below, not by the driver.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    # A counter's transaction reads, then writes: it takes the write lock at
+    # once (waiting up to busy_timeout), so its reads are never of a snapshot
+    # another instance's write has made stale.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _upgrade(connection: Connection) -> None:
     config = Config()
     # Config values are interpolated: a '%' in the path must be doubled.
@@ -59,6 +87,7 @@ class Database:
         self.url = url
         self.dialect = parsed.get_backend_name()
         self._engine: AsyncEngine | None = None
+        self._counting_engine: AsyncEngine | None = None
         self._writer: Writer | None = None
 
     @classmethod
@@ -77,17 +106,35 @@ class Database:
             raise RuntimeError("the database is not started")
         return self._writer
 
-    def build_engine(self) -> AsyncEngine:
+    def build_engine(self, *, counting: bool = False) -> AsyncEngine:
         engine = create_async_engine(self.url, pool_pre_ping=self.dialect == "postgresql")
         if self.dialect == "sqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            pragmas = _sqlite_counting_pragmas if counting else _sqlite_pragmas
+            event.listen(engine.sync_engine, "connect", pragmas)
+            if counting:
+                event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
+
+    @contextlib.asynccontextmanager
+    async def counting(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction for counters, committed without waiting for the disk."""
+        engine = self._counting_engine
+        if engine is None:
+            raise RuntimeError("the database is not started")
+        async with engine.begin() as connection:
+            if self.dialect == "postgresql":
+                await connection.execute(text("SET LOCAL synchronous_commit = off"))
+            yield connection
 
     async def start(self) -> None:
         self._engine = self.build_engine()
         async with self._engine.begin() as connection:
             await connection.run_sync(_upgrade)
         self._tighten_files()
+        # SQLite's pragmas are per connection: counters get connections of their own.
+        self._counting_engine = (
+            self.build_engine(counting=True) if self.dialect == "sqlite" else self._engine
+        )
         self._writer = Writer(self._engine)
         self._writer.start()
 
@@ -105,6 +152,9 @@ class Database:
         if self._writer is not None:
             await self._writer.stop()
             self._writer = None
+        if self._counting_engine is not None and self._counting_engine is not self._engine:
+            await self._counting_engine.dispose()
+        self._counting_engine = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

@@ -3,7 +3,8 @@
 A replay is recognised by the database, not by a lookup first: the insert
 does nothing when the idempotency hash is already there (a unique
 constraint), and only then is the stored row read back, inside the same
-transaction.
+transaction. Each new request's notification is queued in that transaction
+too (:mod:`server.storage.outbox`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..workdays import contact_by
+from .outbox import enqueue_in
 from .schema import help_requests
 
 if TYPE_CHECKING:
@@ -131,7 +133,13 @@ async def insert_all(
             else:
                 retry.append(index)  # its reference was taken meanwhile: draw again
         if not retry:
-            return [stored for stored in results if stored is not None]
+            stored_all = [stored for stored in results if stored is not None]
+            # The notification is written with the request: acknowledged means waiting.
+            await enqueue_in(
+                connection,
+                [(stored.centre, stored.received_at) for stored in stored_all if stored.created],
+            )
+            return stored_all
         pending = retry
     raise RuntimeError("no free reference after several draws")
 
