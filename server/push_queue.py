@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .push import MAX_DELAY, Outcome, PushSender, Retry
+from .push import MAX_DELAY, TIMEOUT, Outcome, PushSender, Retry
 from .storage import Database, StoredRequest, outbox
 
 logger = logging.getLogger("haven.push")
@@ -27,8 +27,9 @@ logger = logging.getLogger("haven.push")
 ATTEMPTS = 4  # tries per device before a notification is given up
 BASE_DELAY = 1.0  # seconds; doubled after each failed try
 SWEEP_SECONDS = 2.0  # how often rows from other instances are looked for
-# Longer than one POST can take (push.TIMEOUT): a lease outlives its send.
-LEASE = dt.timedelta(seconds=60)
+# Twice what one POST may take (push.TIMEOUT): a lease outlives its send, and
+# the push of an instance that died while sending waits no longer than this.
+LEASE = dt.timedelta(seconds=2 * TIMEOUT)
 BATCH = 100  # devices claimed at once
 
 
