@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .requests import NewRequest, StoredRequest, insert_all
+from .requests import NewRequest, Refused, StoredRequest, insert_all
 
 logger = logging.getLogger("haven.storage")
 
@@ -26,7 +26,7 @@ MAX_BATCH = 256
 @dataclass
 class _Job:
     new: NewRequest
-    done: asyncio.Future[StoredRequest]
+    done: asyncio.Future[StoredRequest | Refused]
 
 
 class Writer:
@@ -48,11 +48,11 @@ class Writer:
         await self._task
         self._task = None
 
-    async def submit(self, new: NewRequest) -> StoredRequest:
+    async def submit(self, new: NewRequest) -> StoredRequest | Refused:
         """Store ``new`` (or find it stored); returns only once it is committed."""
         if self._task is None or self._task.done():
             raise RuntimeError("the storage writer is not running")
-        done: asyncio.Future[StoredRequest] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[StoredRequest | Refused] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(new, done))
         # A caller that goes away does not cancel the write: a replay finds it.
         return await done
