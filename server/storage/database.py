@@ -1,9 +1,9 @@
 """The database: an async engine, its SQLite pragmas, and migrations at start.
 
-Counters (rate limits, sign-in budgets) are written in transactions of their
-own that do not wait for the disk (:meth:`Database.counting`): a counter lost
-to a power cut only loosens a limit for one window, while an fsync per
-counted request would cost more than the request's own group commit.
+The sign-in budgets' counters are written in transactions of their own that
+do not wait for the disk (:meth:`Database.counting`): a counter lost to a
+power cut only loosens a limit for one window. (A help request is counted in
+the transaction that stores it, committed with its group.)
 """
 
 from __future__ import annotations
