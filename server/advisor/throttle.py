@@ -83,12 +83,12 @@ class SignInBudgets:
             )
         now = self.clock()
         try:
-            async with self.db.counting() as connection:
+            async with self.db.relaxed() as connection:
                 for limiter, key in reservation.charged:
                     if await limiter.hit_in(connection, key, now) is not None:
                         raise _Refused
         except _Refused:
-            async with self.db.counting() as connection:
+            async with self.db.relaxed() as connection:
                 waits = [
                     wait
                     for limiter, key in reservation.charged
@@ -100,7 +100,7 @@ class SignInBudgets:
 
     async def succeeded(self, reservation: Reservation) -> None:
         now = self.clock()
-        async with self.db.counting() as connection:
+        async with self.db.relaxed() as connection:
             for limiter, key in reservation.cleared:
                 await limiter.clear_in(connection, key, now)
             for limiter, key in reservation.refunded:
@@ -109,6 +109,6 @@ class SignInBudgets:
     async def not_checked(self, reservation: Reservation) -> None:
         """Give the places back: the attempt was turned away before any password was checked."""
         now = self.clock()
-        async with self.db.counting() as connection:
+        async with self.db.relaxed() as connection:
             for limiter, key in reservation.charged:
                 await limiter.refund_in(connection, key, now)

@@ -123,13 +123,13 @@ class RateLimiter:
 
     async def hit(self, client: str | None) -> float | None:
         """Count one request: None if allowed, else the seconds until it would be."""
-        async with self.db.counting() as connection:
+        async with self.db.relaxed() as connection:
             return await self.hit_in(connection, client, self.clock())
 
     async def blocked(self, client: str | None) -> float | None:
         """Seconds until this client may try again, or None; counts nothing."""
         now = self.clock()
-        async with self.db.counting() as connection:
+        async with self.db.relaxed() as connection:
             wait = await self.blocked_in(connection, client, now)
             if wait is None:
                 for digest in self.digests(client, now):
@@ -138,10 +138,10 @@ class RateLimiter:
 
     async def clear(self, client: str | None) -> None:
         """Forget this client's count, e.g. after a successful sign-in."""
-        async with self.db.counting() as connection:
+        async with self.db.relaxed() as connection:
             await self.clear_in(connection, client, self.clock())
 
     async def refund(self, client: str | None) -> None:
         """Give back one counted request, e.g. one that turned out to be a replay."""
-        async with self.db.counting() as connection:
+        async with self.db.relaxed() as connection:
             await self.refund_in(connection, client, self.clock())

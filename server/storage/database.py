@@ -1,9 +1,10 @@
 """The database: an async engine, its SQLite pragmas, and migrations at start.
 
-The sign-in budgets' counters are written in transactions of their own that
-do not wait for the disk (:meth:`Database.counting`): a counter lost to a
-power cut only loosens a limit for one window. (A help request is counted in
-the transaction that stores it, committed with its group.)
+The sign-in budgets' counters and the push queue's claims and deletions are
+written in transactions that do not wait for the disk
+(:meth:`Database.relaxed`): a power cut can lose the last of them, which
+only loosens a limit for one window or sends a push a second time. What must
+survive (a request, its count, its notification) commits with the group.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _sqlite_counting_pragmas(dbapi_connection: Any, record: Any) -> None:
+def _sqlite_relaxed_pragmas(dbapi_connection: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
     try:
@@ -61,7 +62,7 @@ def _sqlite_counting_pragmas(dbapi_connection: Any, record: Any) -> None:
 
 
 def _begin_immediate(connection: Any) -> None:
-    # A counter's transaction reads, then writes: it takes the write lock at
+    # A relaxed transaction may read, then write: it takes the write lock at
     # once (waiting up to busy_timeout), so its reads are never of a snapshot
     # another instance's write has made stale.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -87,7 +88,7 @@ class Database:
         self.url = url
         self.dialect = parsed.get_backend_name()
         self._engine: AsyncEngine | None = None
-        self._counting_engine: AsyncEngine | None = None
+        self._relaxed_engine: AsyncEngine | None = None
         self._writer: Writer | None = None
 
     @classmethod
@@ -106,19 +107,20 @@ class Database:
             raise RuntimeError("the database is not started")
         return self._writer
 
-    def build_engine(self, *, counting: bool = False) -> AsyncEngine:
+    def build_engine(self, *, relaxed: bool = False) -> AsyncEngine:
         engine = create_async_engine(self.url, pool_pre_ping=self.dialect == "postgresql")
         if self.dialect == "sqlite":
-            pragmas = _sqlite_counting_pragmas if counting else _sqlite_pragmas
+            pragmas = _sqlite_relaxed_pragmas if relaxed else _sqlite_pragmas
             event.listen(engine.sync_engine, "connect", pragmas)
-            if counting:
+            if relaxed:
                 event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
 
     @contextlib.asynccontextmanager
-    async def counting(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction for counters, committed without waiting for the disk."""
-        engine = self._counting_engine
+    async def relaxed(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction committed without waiting for the disk, begun with the write lock
+        on SQLite (counters, the push queue's claims)."""
+        engine = self._relaxed_engine
         if engine is None:
             raise RuntimeError("the database is not started")
         async with engine.begin() as connection:
@@ -131,9 +133,9 @@ class Database:
         async with self._engine.begin() as connection:
             await connection.run_sync(_upgrade)
         self._tighten_files()
-        # SQLite's pragmas are per connection: counters get connections of their own.
-        self._counting_engine = (
-            self.build_engine(counting=True) if self.dialect == "sqlite" else self._engine
+        # SQLite's pragmas are per connection: relaxed transactions get their own.
+        self._relaxed_engine = (
+            self.build_engine(relaxed=True) if self.dialect == "sqlite" else self._engine
         )
         self._writer = Writer(self._engine)
         self._writer.start()
@@ -152,9 +154,9 @@ class Database:
         if self._writer is not None:
             await self._writer.stop()
             self._writer = None
-        if self._counting_engine is not None and self._counting_engine is not self._engine:
-            await self._counting_engine.dispose()
-        self._counting_engine = None
+        if self._relaxed_engine is not None and self._relaxed_engine is not self._engine:
+            await self._relaxed_engine.dispose()
+        self._relaxed_engine = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

@@ -9,7 +9,9 @@ again because another one failed. A claim is a lease (``claimed_until``): an
 instance that dies holding it gives it up when the lease runs out. On
 PostgreSQL the claim skips rows another instance is claiming (``FOR UPDATE
 SKIP LOCKED``); on SQLite the claiming ``UPDATE`` runs under the single write
-lock. Nothing of a request's content is ever in this table.
+lock. Claims and deletions do not wait for the disk: after a power cut the
+worst is a push sent twice. Nothing of a request's content is ever in this
+table.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def _due(now: dt.datetime) -> ColumnElement[bool]:
 async def claim(db: Database, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Claimed]:
     """Claim up to ``limit`` due notifications for ``lease``; the devices to send them to."""
     until = now + lease
-    async with db.engine.begin() as connection:
+    async with db.relaxed() as connection:
         # The first statement writes: on SQLite it takes the write lock at once.
         due = (
             select(_o.id)
@@ -133,13 +135,13 @@ async def claim(db: Database, now: dt.datetime, lease: dt.timedelta, limit: int)
 async def done(db: Database, ids: Sequence[int]) -> None:
     """Delivered, gone or given up: forget these."""
     if ids:
-        async with db.engine.begin() as connection:
+        async with db.relaxed() as connection:
             await connection.execute(delete(push_outbox).where(_o.id.in_(ids)))
 
 
 async def retry(db: Database, outbox_id: int, at: dt.datetime) -> None:
     """Try this one again at ``at``, by whichever instance claims it then."""
-    async with db.engine.begin() as connection:
+    async with db.relaxed() as connection:
         await connection.execute(
             update(push_outbox)
             .where(_o.id == outbox_id)
@@ -150,7 +152,7 @@ async def retry(db: Database, outbox_id: int, at: dt.datetime) -> None:
 async def release(db: Database, ids: Sequence[int]) -> None:
     """Give up the lease on these at once (a clean stop): another instance may take them."""
     if ids:
-        async with db.engine.begin() as connection:
+        async with db.relaxed() as connection:
             await connection.execute(
                 update(push_outbox).where(_o.id.in_(ids)).values(claimed_until=None)
             )
