@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from .database import Database
 
 _o = push_outbox.c
+# Rows per statement: well within SQLite's limit on bound parameters.
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -85,51 +87,51 @@ async def claim(db: Database, now: dt.datetime, lease: dt.timedelta, limit: int)
             )
         ).all()
         device_ids = [row.id for row in rows if row.subscription_id is not None]
-        for row in rows:
-            if row.subscription_id is not None:
-                continue
-            devices = await subscriptions_in(connection, row.centre)
-            if devices:
-                created = await connection.execute(
-                    insert(push_outbox)
-                    .values(
-                        [
-                            {
-                                "centre": row.centre,
-                                "subscription_id": device.id,
-                                "created_at": row.created_at,
-                                "attempts": 1,
-                                "next_attempt_at": now,
-                                "claimed_until": until,
-                            }
-                            for device in devices
-                        ]
-                    )
-                    .returning(_o.id)
-                )
-                device_ids.extend(created.scalars())
-            await connection.execute(delete(push_outbox).where(_o.id == row.id))
-        if not device_ids:
-            return []
-        query = (
-            select(
-                _o.id,
-                _o.centre,
-                _o.attempts,
-                push_subscriptions.c.id,
-                push_subscriptions.c.advisor_id,
-                push_subscriptions.c.endpoint,
-                push_subscriptions.c.p256dh,
-                push_subscriptions.c.auth,
-            )
-            .join(push_subscriptions, push_subscriptions.c.id == _o.subscription_id)
-            .where(_o.id.in_(device_ids))
-            .order_by(_o.id)
-        )
-        return [
-            Claimed(row[0], row[1], row[2], Subscription(*row[3:]))
-            for row in await connection.execute(query)
+        news = [row for row in rows if row.subscription_id is None]
+        # A few statements per claim, however many rows: the write lock is shared.
+        devices = {
+            centre: await subscriptions_in(connection, centre)
+            for centre in sorted({row.centre for row in news})
+        }
+        fanned = [
+            {
+                "centre": row.centre,
+                "subscription_id": device.id,
+                "created_at": row.created_at,
+                "attempts": 1,
+                "next_attempt_at": now,
+                "claimed_until": until,
+            }
+            for row in news
+            for device in devices[row.centre]
         ]
+        if fanned:
+            created = await connection.execute(insert(push_outbox).values(fanned).returning(_o.id))
+            device_ids.extend(created.scalars())
+        if news:
+            await connection.execute(delete(push_outbox).where(_o.id.in_([row.id for row in news])))
+        claimed: list[Claimed] = []
+        for start in range(0, len(device_ids), CHUNK):
+            query = (
+                select(
+                    _o.id,
+                    _o.centre,
+                    _o.attempts,
+                    push_subscriptions.c.id,
+                    push_subscriptions.c.advisor_id,
+                    push_subscriptions.c.endpoint,
+                    push_subscriptions.c.p256dh,
+                    push_subscriptions.c.auth,
+                )
+                .join(push_subscriptions, push_subscriptions.c.id == _o.subscription_id)
+                .where(_o.id.in_(device_ids[start : start + CHUNK]))
+                .order_by(_o.id)
+            )
+            claimed.extend(
+                Claimed(row[0], row[1], row[2], Subscription(*row[3:]))
+                for row in await connection.execute(query)
+            )
+        return claimed
 
 
 async def done(db: Database, ids: Sequence[int]) -> None:
