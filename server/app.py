@@ -29,6 +29,7 @@ from .intake import Intake
 from .keys import check_keys, load_keys
 from .pages_table import PAGES, TEXTS_PATH
 from .push import PushSender
+from .push_queue import PushQueue
 from .push_services import PushServices
 from .responses import NO_STORE, Representation
 from .security.files import private_directory, private_umask
@@ -110,9 +111,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     running.desk.verifier.start()
     await running.push.sender.start()
     running.purge.start()
+    await running.push.queue.start()
     try:
         yield
     finally:
+        await running.push.queue.stop()
         await running.purge.stop()
         await running.push.sender.stop()
         await running.db.stop()
@@ -135,6 +138,7 @@ def build(settings: Settings) -> Haven:
         inbox=inbox_key,
         kids=inbox_key.kids,
         form=hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest(),
+        limits=held.limits,
     )
     site = Site(settings, load_content())
     warn_if_notice_out_of_date(site.content, settings.retention_days)
@@ -162,24 +166,21 @@ def build(settings: Settings) -> Haven:
     db = Database.from_settings(settings)
     push_key = held.vapid
     push_services = PushServices(settings.push_services)
-    push = Push(
-        key=push_key,
-        services=push_services,
-        sender=PushSender(db, push_key, settings.push_subject, push_services),
-    )
+    sender = PushSender(db, push_key, settings.push_subject, push_services)
+    push = Push(key=push_key, services=push_services, sender=sender, queue=PushQueue(db, sender))
     # Sign-in attempts are counted per account, client and device (keyed hashes, not names).
     desk = Desk(
         pages=AdvisorPages(site.content),
         sessions=Sessions(db, session_key),
         totp=TotpBox(session_key),
-        budgets=SignInBudgets(),
+        budgets=SignInBudgets(db, keys.limits),
         verifier=Verifier(),
     )
     intake = Intake(
         db,
-        RateLimiter(*settings.request_rate),
+        RateLimiter(db, keys.limits, "help requests", *settings.request_rate),
         keys.kids,
-        notify=push.sender.request_arrived,
+        notify=push.queue.request_arrived,
         clock=utc_now,
     )
     return Haven(

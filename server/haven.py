@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .intake import Intake
     from .keys import HeldKeys, InboxKeys
     from .push import PushSender, VapidKey
+    from .push_queue import PushQueue
     from .push_services import PushServices
     from .responses import Representation
     from .settings import Settings
@@ -47,6 +48,8 @@ class Keys:
     kids: frozenset[str]
     # Keys the no-JavaScript form's idempotency hash (forms.py).
     form: bytes
+    # The secret every instance derives the day's hash key of the shared limits from.
+    limits: bytes
 
 
 @dataclass
@@ -83,6 +86,8 @@ class Push:
     key: VapidKey
     services: PushServices
     sender: PushSender
+    # What is still to send, shared with every instance through the database.
+    queue: PushQueue
 
 
 @dataclass

@@ -26,6 +26,7 @@ from .crypto import ENVELOPE_VERSION
 from .security.ratelimit import RateLimiter
 from .storage import Database, StoredRequest, find_request, store_request
 from .storage.keys import is_recorded_inbox_key
+from .storage.requests import Refused
 
 logger = logging.getLogger("haven.intake")
 
@@ -104,7 +105,6 @@ class Intake:
         client: str | None,
     ) -> Outcome:
         """Decide on one sealed request; ``envelope`` has passed ``envelope_problems``."""
-        counted = False
         try:
             if envelope.get("kid") not in self.kids:
                 stored = await find_request(self.db, idempotency_key)
@@ -120,14 +120,8 @@ class Intake:
                     )
                     return Unavailable()
                 return UnknownKey()
-            wait = self.limiter.hit(client)
-            if wait is not None:
-                stored = await find_request(self.db, idempotency_key)
-                if stored is None:
-                    return Limited(max(1, math.ceil(wait)))
-                return Replayed(stored)
-            counted = True
-            stored = await store_request(
+            now = self.limiter.clock()
+            result = await store_request(
                 self.db,
                 idempotency_key=idempotency_key,
                 centre=centre,
@@ -137,21 +131,24 @@ class Intake:
                 envelope=json.dumps(envelope, separators=(",", ":")).encode(),
                 envelope_version=ENVELOPE_VERSION,
                 received_at=self.clock(),
+                # Counted in the storing transaction, and only if it is new: a
+                # replay never counts, and nothing stored is nothing counted.
+                charge=lambda connection: self.limiter.hit_in(connection, client, now),
+                give_back=lambda connection: self.limiter.refund_in(connection, client, now),
             )
         except Exception as error:
             # The error's text can quote the row: log its kind only.
             logger.error("could not store a help request: %s", type(error).__name__)
-            if counted:
-                self.limiter.refund(client)  # nothing was stored: it will come again
             return Unavailable()
-        if not stored.created:
-            self.limiter.refund(client)  # only new requests count against the limit
-            return Replayed(stored)
+        if isinstance(result, Refused):
+            return Limited(max(1, math.ceil(result.wait)))
+        if not result.created:
+            return Replayed(result)
         if self.notify is not None:
-            task = asyncio.create_task(self._notify(self.notify, stored))
+            task = asyncio.create_task(self._notify(self.notify, result))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
-        return Accepted(stored)
+        return Accepted(result)
 
     @staticmethod
     async def _notify(hook: NewRequestHook, stored: StoredRequest) -> None:

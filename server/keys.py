@@ -25,12 +25,20 @@ from .crypto import KEY_FILE as INBOX_FILE
 from .crypto import EnvelopeError, InboxKey, b64decode, b64encode
 from .push import KEY_FILE as VAPID_FILE
 from .push import VapidKey
-from .security.files import private_directory
+from .security.files import load_or_create_secret, private_directory
+from .security.ratelimit import KEY_FILE as LIMITS_FILE
 from .storage import Database
 from .storage.keys import Recorded, record_keys, recorded_keys
 
 KINDS = ("inbox", "session", "vapid")
-FILES = {"inbox": INBOX_FILE, "session": SESSION_FILE, "vapid": VAPID_FILE}
+FILES = {
+    "inbox": INBOX_FILE,
+    "session": SESSION_FILE,
+    "vapid": VAPID_FILE,
+    "limits": LIMITS_FILE,
+}
+# The limits key came later: a keys directory without it gets one at the next start.
+REQUIRED = ("inbox", "session", "vapid")
 # What a rotation writes before the database knows of the new key (server/rotation.py).
 PENDING_SUFFIX = ".new"
 _OLD_INBOX = re.compile(r"inbox-key\.([A-Za-z0-9_-]{11})\.pem")
@@ -107,6 +115,8 @@ class HeldKeys:
     inbox: InboxKeys
     session: bytes
     vapid: VapidKey
+    # The secret of the shared limits' daily hash keys (server/security/ratelimit.py).
+    limits: bytes
 
     def fingerprints(self, now: dt.datetime) -> list[Recorded]:
         found = [
@@ -117,6 +127,8 @@ class HeldKeys:
         found.append(Recorded("session", short_id(bytes.fromhex(session)), session, now, True))
         vapid = public_fingerprint(b64decode(self.vapid.public_key))
         found.append(Recorded("vapid", short_id(bytes.fromhex(vapid)), vapid, now, True))
+        limits = session_fingerprint(self.limits)  # a secret too: a keyed digest
+        found.append(Recorded("limits", short_id(bytes.fromhex(limits)), limits, now, True))
         return found
 
 
@@ -130,7 +142,7 @@ def load_keys(keys_dir: Path, *, create: bool = True) -> HeldKeys:
     if create:
         private_directory(keys_dir)
     else:
-        missing = [name for name in FILES.values() if not (keys_dir / name).exists()]
+        missing = [FILES[kind] for kind in REQUIRED if not (keys_dir / FILES[kind]).exists()]
         if missing:
             raise KeysError(
                 f"there are no keys in {keys_dir} (missing: {', '.join(missing)}); "
@@ -154,6 +166,7 @@ def load_keys(keys_dir: Path, *, create: bool = True) -> HeldKeys:
         inbox=InboxKeys(current, older),
         session=load_or_create_key(keys_dir),
         vapid=VapidKey.load_or_create(keys_dir),
+        limits=load_or_create_secret(keys_dir / LIMITS_FILE, "limits key"),
     )
 
 

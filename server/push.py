@@ -1,15 +1,16 @@
-"""Web push to advisors: VAPID keys, and content-free notifications.
+"""Web push to advisors: VAPID keys, and one content-free notification to one device.
 
 A notification says only that something is new for a centre; the advisor
-opens the dashboard to see what. Sending happens off the request's path:
-a push service that is slow, down or refusing never delays or fails the
-acknowledgement a phone is waiting for.
+opens the dashboard to see what. Which notifications to send, when, and
+again after a failure is the push queue's (:mod:`server.push_queue`), off
+the request's path: a push service that is slow, down or refusing never
+delays or fails the acknowledgement a phone is waiting for.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import enum
 import hashlib
 import hmac
 import json
@@ -17,9 +18,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -32,16 +32,14 @@ from pywebpush import WebPusher
 
 from .push_services import PushServices, is_public_address, origin_of
 from .security.files import create_exclusively, require_private
-from .storage import Database, StoredRequest
-from .storage.subscriptions import Subscription, delete_subscription, subscriptions_for
+from .storage import Database
+from .storage.subscriptions import Subscription, delete_subscription
 
 logger = logging.getLogger("haven.push")
 
 KEY_FILE = "vapid-key.pem"
 TTL_SECONDS = 24 * 60 * 60  # a notification older than a day is no longer news
-ATTEMPTS = 4
-BASE_DELAY = 1.0  # seconds; doubled after each retry
-MAX_DELAY = 60.0
+MAX_DELAY = 60.0  # the longest Retry-After heeded, in seconds
 # Push services answer in well under a second; anything slower is not one.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
@@ -112,10 +110,11 @@ def payload(centre: str) -> str:
     return json.dumps({"type": "inbox", "centre": centre}, separators=(",", ":"))
 
 
-def _retry_after(value: str | None, fallback: float) -> float:
+def retry_after_seconds(value: str | None) -> float | None:
+    """A push service's Retry-After in seconds (capped), if it gave a number."""
     if value and value.isdigit():
         return min(float(value), MAX_DELAY)
-    return min(fallback, MAX_DELAY)
+    return None
 
 
 class RefusedAddress(OSError):
@@ -149,28 +148,30 @@ class GuardedResolver(AbstractResolver):
         await self.inner.close()
 
 
+@dataclass(frozen=True)
+class Retry:
+    """Not delivered, for a reason that may pass: try again (after ``after`` seconds, if
+    the push service said so)."""
+
+    after: float | None = None
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    GONE = "gone"  # the subscription is deleted: the browser unsubscribed
+    REFUSED = "refused"  # not sent, and never will be: not retried
+
+
 class PushSender:
-    def __init__(
-        self,
-        db: Database,
-        key: VapidKey,
-        subject: str,
-        services: PushServices,
-        *,
-        base_delay: float = BASE_DELAY,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
+    """One POST of a content-free notification to one device, behind every guard."""
+
+    def __init__(self, db: Database, key: VapidKey, subject: str, services: PushServices) -> None:
         self.db = db
         self.key = key
         self.subject = subject
         self.services = services
-        self.base_delay = base_delay
-        self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self.resolver: GuardedResolver | None = None
-        self._pending: set[asyncio.Task[Any]] = set()
-        self.sent = 0
-        self.failed = 0
 
     async def start(self) -> None:
         self.resolver = GuardedResolver(self.services, DefaultResolver())
@@ -185,38 +186,12 @@ class PushSender:
         )
 
     async def stop(self) -> None:
-        for task in list(self._pending):
-            task.cancel()
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
         if self.resolver is not None:
             await self.resolver.close()
             self.resolver = None
-
-    async def request_arrived(self, stored: StoredRequest) -> None:
-        """The intake hook. Intake already runs it in a task of its own, after the
-        acknowledgement; it is tracked here so that stopping can cancel it."""
-        self._track(asyncio.current_task())
-        await self.notify(stored.centre)
-
-    def notify_soon(self, centre: str) -> None:
-        """Tell a centre's devices in the background (a transfer, say)."""
-        self._track(asyncio.create_task(self.notify(centre)))
-
-    def _track(self, task: asyncio.Task[Any] | None) -> None:
-        if task is not None:
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-
-    async def notify(self, centre: str) -> None:
-        try:
-            subscriptions = await subscriptions_for(self.db, centre)
-            await asyncio.gather(*(self._send(item, centre) for item in subscriptions))
-        except Exception:
-            logger.exception("push for %s failed", centre)
 
     async def _post(self, subscription: Subscription, centre: str) -> tuple[int, str | None]:
         """One POST to the push service: its status and its Retry-After."""
@@ -247,7 +222,8 @@ class PushSender:
         ) as response:
             return response.status, response.headers.get("Retry-After")
 
-    async def _send(self, subscription: Subscription, centre: str) -> None:
+    async def deliver(self, subscription: Subscription, centre: str) -> Outcome | Retry:
+        """Tell one device that something is new for ``centre``, once; what came of it."""
         if not self.services.allows(subscription.endpoint):
             # Stored before the rules were this strict, or the operator has
             # since removed its origin from HAVEN_PUSH_SERVICES.
@@ -255,46 +231,30 @@ class PushSender:
                 "push subscription %d is not at an allowed push service: not sent",
                 subscription.id,
             )
-            self.failed += 1
-            return
-        delay = self.base_delay
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                status, retry_after = await self._post(subscription, centre)
-            except aiohttp.ClientConnectorError as error:
-                if isinstance(error.os_error, RefusedAddress):
-                    logger.warning(
-                        "push subscription %d resolves to a private address: not sent",
-                        subscription.id,
-                    )
-                    self.failed += 1
-                    return
-                logger.info("push service unreachable (%s)", type(error).__name__)
-                wait = delay
-            except (aiohttp.ClientError, TimeoutError) as error:
-                logger.info("push service unreachable (%s)", type(error).__name__)
-                wait = delay
-            else:
-                if 200 <= status < 300:
-                    self.sent += 1
-                    return
-                if status in (404, 410):
-                    # The browser unsubscribed or the subscription expired.
-                    await delete_subscription(self.db, subscription.id)
-                    logger.info(
-                        "push subscription %d is gone (%s): deleted", subscription.id, status
-                    )
-                    return
-                if status != 429 and status < 500:
-                    # A redirect lands here too: it is not followed.
-                    logger.warning("push refused with %s; not retried", status)
-                    self.failed += 1
-                    return
-                wait = _retry_after(retry_after, delay) if status == 429 else delay
-            if attempt < ATTEMPTS:
-                await self._sleep(wait)
-                delay *= 2
-        self.failed += 1
-        logger.warning(
-            "push to subscription %d failed after %d attempts", subscription.id, ATTEMPTS
-        )
+            return Outcome.REFUSED
+        try:
+            status, retry_after = await self._post(subscription, centre)
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.os_error, RefusedAddress):
+                logger.warning(
+                    "push subscription %d resolves to a private address: not sent",
+                    subscription.id,
+                )
+                return Outcome.REFUSED
+            logger.info("push service unreachable (%s)", type(error).__name__)
+            return Retry()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            logger.info("push service unreachable (%s)", type(error).__name__)
+            return Retry()
+        if 200 <= status < 300:
+            return Outcome.SENT
+        if status in (404, 410):
+            # The browser unsubscribed or the subscription expired.
+            await delete_subscription(self.db, subscription.id)
+            logger.info("push subscription %d is gone (%s): deleted", subscription.id, status)
+            return Outcome.GONE
+        if status != 429 and status < 500:
+            # A redirect lands here too: it is not followed.
+            logger.warning("push refused with %s; not retried", status)
+            return Outcome.REFUSED
+        return Retry(retry_after_seconds(retry_after) if status == 429 else None)

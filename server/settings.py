@@ -76,6 +76,9 @@ def parse_push_services(value: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+MAX_RATE_WINDOW = 24 * 60 * 60
+
+
 def parse_rate(value: str) -> tuple[int, float]:
     """``"60/3600"`` means 60 per 3600 seconds; both parts must be positive."""
     count, slash, seconds = value.strip().partition("/")
@@ -87,6 +90,12 @@ def parse_rate(value: str) -> tuple[int, float]:
         raise ValueError(
             f"HAVEN_REQUEST_RATE must be COUNT/SECONDS with both above zero, "
             f"for example {DEFAULT_REQUEST_RATE}; got {value!r}"
+        )
+    if window > MAX_RATE_WINDOW:
+        # The limits' hash key changes every day (security/ratelimit.py).
+        raise ValueError(
+            f"HAVEN_REQUEST_RATE's window may be {MAX_RATE_WINDOW} seconds (a day) at most; "
+            f"got {value!r}"
         )
     return limit, window
 

@@ -50,7 +50,7 @@ class FakeClock:
 
 
 class Ticker:
-    """A monotonic clock for the rate limiters, moved by hand."""
+    """A clock for the sign-in budgets (seconds), moved by hand."""
 
     def __init__(self) -> None:
         self.value = 1000.0
@@ -266,10 +266,11 @@ def make_desk(
     ticker = Ticker()
     app.state.haven.clock = clock
     app.state.haven.intake.clock = clock
-    app.state.haven.purge.clock = clock
+    running = app.state.haven
+    running.purge.clock = clock
     # The tests purge when they mean to, not a minute after start.
-    app.state.haven.purge.first_delay = 24 * 60 * 60
-    app.state.haven.desk.budgets = SignInBudgets(clock=ticker)
+    running.purge.first_delay = 24 * 60 * 60
+    running.desk.budgets = SignInBudgets(running.db, running.keys.limits, clock=ticker)
     with TestClient(app, base_url=base_url, **client_options) as client:
         yield Desk(app, client, clock, ticker, tmp_path / "data")
 

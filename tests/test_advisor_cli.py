@@ -119,7 +119,7 @@ def test_keys_creates_private_files_and_prints_the_public_key(run, tmp_path: Pat
     first = run("keys")
     assert first.exit_code == 0
     assert "VAPID public key: B" in first.output  # 0x04 prefix in base64url
-    for name in ("inbox-key.pem", "vapid-key.pem", "session-key"):
+    for name in ("inbox-key.pem", "vapid-key.pem", "session-key", "limits-key"):
         mode = stat.S_IMODE((tmp_path / "data" / name).stat().st_mode)
         assert mode == 0o600, name
     # Running it again keeps the same keys.

@@ -25,8 +25,9 @@ from click.testing import CliRunner
 from conftest import ROOT, start_server, stop_server
 
 from server.cli import main
+from server.keys import FILES
 
-KEY_FILES = ("inbox-key.pem", "session-key", "vapid-key.pem")
+KEY_FILES = tuple(FILES.values())  # every key file of a keys directory
 
 
 def haven(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -263,7 +264,9 @@ def test_restore_refuses_an_unknown_revision_and_upgrades_an_older_one(
     older = tmp_path / "older.sqlite3"
     shutil.copy(backup, older)
     with sqlite3.connect(older) as connection:
-        connection.execute("DROP TABLE maintenance")
+        # As it was at revision 0004: without the tables of the later migrations.
+        for table in ("maintenance", "limit_counters", "push_outbox"):
+            connection.execute(f"DROP TABLE {table}")
         connection.execute("UPDATE alembic_version SET version_num = '0004'")
     connection.close()
     upgraded = run(tmp_path / "old", "restore", str(older))

@@ -25,7 +25,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.crypto import seal
-from server.security.ratelimit import RateLimiter
 
 DEEP = 5000
 
@@ -146,7 +145,7 @@ def hostile_desk(tmp_path: Path) -> Iterator[Desk]:
         desk.add(COORDINATOR, "pag-asa", coordinator=True)
         assert desk.sign_in(PAYOKE).status_code == 303
         assert desk.sign_in(COORDINATOR).status_code == 303
-        desk.app.state.haven.intake.limiter = RateLimiter(1_000_000, 1)
+        desk.app.state.haven.intake.limiter.limit = 1_000_000
         yield desk
 
 

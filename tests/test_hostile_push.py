@@ -445,6 +445,7 @@ def test_the_sender_looks_names_up_through_the_guard(
     subscribed = desk.post_json(PAYOKE, SUBSCRIBE, Subscriber().subscription(endpoint))
     assert subscribed.status_code == 201, subscribed.text
     desk.send("payoke")
-    wait_for(lambda: sender.failed == 1, message="the refused push")
+    queue = desk.app.state.haven.push.queue
+    wait_for(lambda: queue.failed == 1, message="the refused push")
     assert dns.asked == [("fcm.googleapis.com", 443)]  # asked once, not retried
     assert inside.connections == 0

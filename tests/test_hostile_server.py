@@ -106,6 +106,7 @@ def test_the_data_directory_and_every_file_in_it_are_private(
             "inbox-key.pem",
             "vapid-key.pem",
             "session-key",
+            "limits-key",
         }
         assert {path.name: oct(_mode(path)) for path in files} == {
             path.name: oct(0o600) for path in files

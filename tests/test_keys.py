@@ -18,8 +18,9 @@ from conftest import ROOT, start_server, stop_server
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.crypto import InboxKey, seal
+from server.keys import FILES
 
-KEY_FILES = ("inbox-key.pem", "session-key", "vapid-key.pem")
+KEY_FILES = tuple(FILES.values())  # every key file of a keys directory
 
 
 def haven(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -30,13 +31,23 @@ def desk(tmp_path: Path, push: FakePushService) -> Iterator[Desk]:
 
 @pytest.fixture
 def quick(desk: Desk) -> list[float]:
-    """Retries without the real waits; the waits asked for are recorded."""
+    """Retries without the real waits: the queue's clock jumps over each pause it
+    takes, and the pauses before a retry (to 0.1 s) are recorded."""
     waits: list[float] = []
+    queue = desk.app.state.haven.push.queue
+    shift = [dt.timedelta()]
+    queue.clock = lambda: dt.datetime.now(dt.UTC) + shift[0]
+    queue.sweep_seconds = 3600  # every pause here is for a retry
+    woken = queue.pause
 
-    async def no_sleep(seconds: float) -> None:
-        waits.append(seconds)
+    async def jump(seconds: float) -> None:
+        if seconds >= 3600:
+            await woken(seconds)  # nothing due: wait for the next request
+            return
+        waits.append(round(seconds, 1))
+        shift[0] += dt.timedelta(seconds=seconds)
 
-    desk.app.state.haven.push.sender._sleep = no_sleep
+    queue.pause = jump
     return waits
 
 
@@ -141,8 +152,8 @@ def test_a_push_service_that_keeps_failing_is_given_up(
     push.respond("phone", 500, 500, 500, 500)
     desk.send("payoke")
     push.wait_for(4)
-    sender = desk.app.state.haven.push.sender
-    wait_for(lambda: sender.failed == 1)
+    queue = desk.app.state.haven.push.queue
+    wait_for(lambda: queue.failed == 1)
     assert quick == [1.0, 2.0, 4.0]
     time.sleep(0.2)
     assert len(push.received) == 4

@@ -129,9 +129,11 @@ async def test_a_fresh_database_records_the_first_keys_and_refuses_others(
         ("inbox", True),
         ("session", True),
         ("vapid", True),
+        ("limits", True),
     }
-    # Nothing secret is recorded: not the session key, nor anything it opens.
+    # Nothing secret is recorded: not the session or limits key, nor anything they open.
     assert all(first.session.decode() not in key.fingerprint for key in recorded)
+    assert all(first.limits.decode() not in key.fingerprint for key in recorded)
     assert await check_keys(db, load_keys(tmp_path / "first")) == recorded
     with pytest.raises(KeyMismatch, match=r"the session key in .* this database was made with"):
         await check_keys(db, load_keys(tmp_path / "second"))

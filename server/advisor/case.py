@@ -138,7 +138,7 @@ async def record_action(
         detail=f"{case.centre}->{to_centre}" if to_centre else outcome,
     )
     if to_centre is not None:
-        running.push.sender.notify_soon(to_centre)
+        running.push.queue.notify_soon(to_centre)
     return "recorded"
 
 

@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..security.clients import client_address
-from ..security.files import create_exclusively, require_private
+from ..security.files import load_or_create_secret
 from ..storage import Database
 from ..storage.advisors import (
     Advisor,
@@ -61,14 +60,7 @@ CSRF_HEADER = "x-csrf-token"
 
 def load_or_create_key(data_dir: Path) -> bytes:
     """The signing key for cookies and CSRF tokens, made once (mode 0600)."""
-    path = data_dir / KEY_FILE
-    if not os.path.lexists(path):
-        create_exclusively(path, secrets.token_hex(32).encode("ascii"))
-    require_private(path, "session key")
-    key = path.read_bytes().strip()
-    if len(key) < 32:
-        raise ValueError(f"the session key {path} is too short; delete it to make a new one")
-    return key
+    return load_or_create_secret(data_dir / KEY_FILE, "session key")
 
 
 def _hash(session_id: str) -> str:

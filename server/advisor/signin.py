@@ -98,7 +98,7 @@ async def login(request: Request) -> Response:
     device = sessions(request).device_of(request, account)
     # Counted before the password is checked, so a burst of attempts sent at
     # once gets no more checks than the budget allows.
-    reservation = budgets.reserve(account, client_of(request), device)
+    reservation = await budgets.reserve(account, client_of(request), device)
     if not isinstance(reservation, Reservation):
         return _throttled(request, email, reservation)
     advisor = await find_advisor(running.db, email)
@@ -106,7 +106,7 @@ async def login(request: Request) -> Response:
     try:
         verified = await verifier.verify(advisor.password_hash if advisor else None, password)
     except VerifierBusy:
-        budgets.not_checked(reservation)
+        await budgets.not_checked(reservation)
         return _busy(request, email)
     moment = now(request)
     if verified and advisor is not None and advisor.active and advisor.totp_secret is not None:
@@ -125,7 +125,7 @@ async def login(request: Request) -> Response:
             error=_("The e-mail address, the password or the code is not right."),
             email=email,
         )
-    budgets.succeeded(reservation)
+    await budgets.succeeded(reservation)
     response = RedirectResponse(_next(form.get("next")), status_code=303, headers=NO_STORE)
     await sessions(request).start(request, response, advisor, moment)
     sessions(request).remember_device(request, response, account)

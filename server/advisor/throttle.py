@@ -1,10 +1,14 @@
 """Sign-in budgets: how many passwords may be tried, for an account and from where.
 
 An attempt is counted *before* its password is checked (a reservation), in one
-step of the event loop: no other attempt can run between the check and the
-count, so however many arrive at once, no more than a budget allows are ever
-checked. A failure keeps its place in the budget; a success gives back what it
-took.
+database transaction over every budget it is charged to: each counter only
+moves while under its limit (:mod:`server.storage.limits`), and when one
+budget refuses, the transaction is rolled back and no budget is charged. So
+however many attempts arrive at once, at however many instances, no more than
+a budget allows are ever checked. A failure keeps its place in the budget; a
+success gives back what it took. The budgets live in the database under
+keyed hashes (:mod:`server.security.ratelimit`): no e-mail, address or device
+id is stored.
 
 A browser that has signed in to an account before carries a device token for
 it (OWASP, "Slow down online guessing attacks with device cookies"). Its
@@ -21,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..security.ratelimit import RateLimiter
+from ..storage import Database
 
 # Attempts allowed before a pause: (count, per seconds).
 LOGIN_ATTEMPTS_PER_ACCOUNT = (5, 15 * 60)  # from browsers without a device token for it
@@ -43,18 +48,27 @@ class Reservation:
     refunded: tuple[Budget, ...]
 
 
-class SignInBudgets:
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.accounts = RateLimiter(*LOGIN_ATTEMPTS_PER_ACCOUNT, clock=clock)
-        self.clients = RateLimiter(*LOGIN_ATTEMPTS_PER_CLIENT, clock=clock)
-        self.devices = RateLimiter(*LOGIN_ATTEMPTS_PER_DEVICE, clock=clock)
+class _Refused(Exception):
+    """One budget refused: roll back what the others were charged."""
 
-    def reserve(self, email: str, client: str | None, device: str | None) -> Reservation | float:
+
+class SignInBudgets:
+    def __init__(
+        self, db: Database, secret: bytes, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.accounts = RateLimiter(db, secret, "sign-in account", *LOGIN_ATTEMPTS_PER_ACCOUNT)
+        self.clients = RateLimiter(db, secret, "sign-in client", *LOGIN_ATTEMPTS_PER_CLIENT)
+        self.devices = RateLimiter(db, secret, "sign-in device", *LOGIN_ATTEMPTS_PER_DEVICE)
+
+    async def reserve(
+        self, email: str, client: str | None, device: str | None
+    ) -> Reservation | float:
         """Count one attempt for the account ``email`` (normalised), or say how
         many seconds to wait. ``device`` is the id of a valid device token for
         this account, if the browser brought one; ``client`` comes from
-        ``client_of``. Synchronous on purpose: it must never be split by an
-        ``await``.
+        ``client_of``.
         """
         if device is not None:
             by_device: Budget = (self.devices, "device:" + device)
@@ -67,23 +81,34 @@ class SignInBudgets:
             reservation = Reservation(
                 (by_account, by_client), cleared=(by_account,), refunded=(by_client,)
             )
-        charged = reservation.charged
-        waits = [wait for limiter, key in charged if (wait := limiter.blocked(key)) is not None]
-        if waits:
-            return max(waits)
-        for limiter, key in charged:
-            limiter.hit(key)
+        now = self.clock()
+        try:
+            async with self.db.relaxed() as connection:
+                for limiter, key in reservation.charged:
+                    if await limiter.hit_in(connection, key, now) is not None:
+                        raise _Refused
+        except _Refused:
+            async with self.db.relaxed() as connection:
+                waits = [
+                    wait
+                    for limiter, key in reservation.charged
+                    if (wait := await limiter.blocked_in(connection, key, now)) is not None
+                ]
+            # A window that closed meanwhile: a second's wait, then a fresh one.
+            return max(waits, default=1.0)
         return reservation
 
-    @staticmethod
-    def succeeded(reservation: Reservation) -> None:
-        for limiter, key in reservation.cleared:
-            limiter.clear(key)
-        for limiter, key in reservation.refunded:
-            limiter.refund(key)
+    async def succeeded(self, reservation: Reservation) -> None:
+        now = self.clock()
+        async with self.db.relaxed() as connection:
+            for limiter, key in reservation.cleared:
+                await limiter.clear_in(connection, key, now)
+            for limiter, key in reservation.refunded:
+                await limiter.refund_in(connection, key, now)
 
-    @staticmethod
-    def not_checked(reservation: Reservation) -> None:
+    async def not_checked(self, reservation: Reservation) -> None:
         """Give the places back: the attempt was turned away before any password was checked."""
-        for limiter, key in reservation.charged:
-            limiter.refund(key)
+        now = self.clock()
+        async with self.db.relaxed() as connection:
+            for limiter, key in reservation.charged:
+                await limiter.refund_in(connection, key, now)

@@ -53,6 +53,20 @@ def require_private(path: Path, what: str) -> None:
         )
 
 
+def load_or_create_secret(path: Path, what: str) -> bytes:
+    """A random secret kept in ``path`` (64 hex characters, mode 0600), made once.
+
+    Every instance that shares the keys directory reads the same one.
+    """
+    if not os.path.lexists(path):
+        create_exclusively(path, secrets.token_hex(32).encode("ascii"))
+    require_private(path, what)
+    secret = path.read_bytes().strip()
+    if len(secret) < 32:
+        raise KeyFileError(f"the {what} {path} is too short; delete it to make a new one")
+    return secret
+
+
 def create_exclusively(path: Path, content: bytes) -> bool:
     """Write ``content`` to ``path`` only if nothing is there; False if something was.
 

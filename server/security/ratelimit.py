@@ -1,11 +1,21 @@
-"""A per-client rate limit that never keeps a client's address.
+"""A per-client rate limit shared by every instance, that never keeps a client's address.
 
-Counters are keyed by HMAC-SHA256 of the address under a random key that
-lives only in memory and is replaced every day; the counters go with it. So
-the server holds no address, and yesterday's hashes cannot be linked to
-today's. Each client gets a fixed window that opens with its first counted
-request; expired windows are pruned as new ones open, and the number of
-clients tracked at once is capped, so memory stays bounded under a flood.
+Counters live in the database (``limit_counters``, counted atomically by
+:mod:`server.storage.limits`), so every ``haven serve`` sharing it sees the
+same counts. A counter is keyed by HMAC-SHA256 of what it counts (a client,
+an account, a device) under a key of the day, itself HMAC-SHA256 of the
+secret in the keys directory (``limits-key``) and the day's number: the
+database holds no address and no e-mail, and without that secret a row
+cannot be tied to anyone.
+
+The key changes at midnight (UTC), and a window must not end with it: a
+window may last a day at most, and during the first ``window`` seconds of a
+day the row of yesterday's key is looked up first and, while it is open,
+counted in. So a client gets no fresh window at midnight. Each client gets
+a fixed window that opens with its first counted request; an expired row is
+deleted when it is next read and by :func:`server.storage.limits.purge_expired`.
+The old in-memory cap on clients tracked is gone with the memory: a flood of
+addresses costs rows that expire with their window.
 
 A client is what :func:`server.security.clients.client_key` makes of an
 address: an IPv4 address, or an IPv6 /64.
@@ -15,100 +25,123 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..storage import Database
+from ..storage import limits as counters
 
 ROTATE_SECONDS = 24 * 60 * 60
-# About 100 bytes each: a flood from 100,000 addresses costs ~10 MB at most.
-MAX_CLIENTS = 100_000
+KEY_FILE = "limits-key"
 # Requests without a known address (a Unix socket, a test) share one bucket.
 UNKNOWN_CLIENT = "unknown"
 
 
-@dataclass
-class _Window:
-    opened: float
-    count: int
+def day_key(secret: bytes, day: int) -> bytes:
+    """The hash key of one day (days counted from the epoch, UTC)."""
+    return hmac.new(secret, b"haven limits\x00" + str(day).encode(), hashlib.sha256).digest()
 
 
 class RateLimiter:
+    """``limit`` counted events per ``window_seconds``, per client, for one ``scope``."""
+
     def __init__(
         self,
+        db: Database,
+        secret: bytes,
+        scope: str,
         limit: int,
         window_seconds: float,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        max_clients: int = MAX_CLIENTS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if limit <= 0 or window_seconds <= 0:
             raise ValueError("a rate limit needs a positive count and window")
+        if window_seconds > ROTATE_SECONDS:
+            raise ValueError("a rate limit's window may last a day at most")
+        self.db = db
+        self.scope = scope
         self.limit = limit
         self.window_seconds = window_seconds
-        self._clock = clock
-        self._max_clients = max_clients
-        # Insertion order is the order windows opened: the oldest are first.
-        # OrderedDict, since a plain dict slows down when popped from the front.
-        self._windows: OrderedDict[bytes, _Window] = OrderedDict()
-        self._rotate(clock())
+        self.clock = clock
+        self._secret = secret
+        self._keys: dict[int, bytes] = {}
 
-    def _rotate(self, now: float) -> None:
-        self._key = secrets.token_bytes(32)
-        self._rotates_at = now + ROTATE_SECONDS
-        self._windows.clear()
+    def _key(self, day: int) -> bytes:
+        key = self._keys.get(day)
+        if key is None:
+            self._keys = {d: k for d, k in self._keys.items() if d >= day - 1}
+            key = self._keys[day] = day_key(self._secret, day)
+        return key
 
-    def _digest(self, client: str | None) -> bytes:
-        address = (client or UNKNOWN_CLIENT).encode("utf-8", "surrogatepass")
-        return hmac.new(self._key, address, hashlib.sha256).digest()
+    def _digest(self, client: str | None, day: int) -> str:
+        name = f"{self.scope}\x00{client or UNKNOWN_CLIENT}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._key(day), name, hashlib.sha256).hexdigest()
 
-    def _prune(self, now: float) -> None:
-        while self._windows:
-            oldest = next(iter(self._windows.values()))
-            if now - oldest.opened < self.window_seconds:
-                return
-            self._windows.popitem(last=False)
+    def digests(self, client: str | None, now: float) -> list[str]:
+        """The rows this client may be counted in at ``now``: yesterday's first, if open."""
+        day = int(now // ROTATE_SECONDS)
+        today = self._digest(client, day)
+        if now - day * ROTATE_SECONDS < self.window_seconds:
+            return [self._digest(client, day - 1), today]
+        return [today]
 
-    def hit(self, client: str | None) -> float | None:
+    async def _live(self, connection: AsyncConnection, client: str | None, now: float) -> str:
+        """The row to count in: yesterday's while its window is open, else today's."""
+        *earlier, today = self.digests(client, now)
+        for digest in earlier:
+            if await counters.wait(connection, digest, 1, now) is not None:
+                return digest  # one count or more, window open
+            await counters.delete_if_expired(connection, digest, now)
+        return today
+
+    async def hit_in(
+        self, connection: AsyncConnection, client: str | None, now: float
+    ) -> float | None:
+        """Count one request in ``connection``'s transaction: None, or seconds to wait."""
+        digest = await self._live(connection, client, now)
+        return await counters.count(connection, digest, self.limit, self.window_seconds, now)
+
+    async def blocked_in(
+        self, connection: AsyncConnection, client: str | None, now: float
+    ) -> float | None:
+        waits = [
+            wait
+            for digest in self.digests(client, now)
+            if (wait := await counters.wait(connection, digest, self.limit, now)) is not None
+        ]
+        return max(waits) if waits else None
+
+    async def refund_in(self, connection: AsyncConnection, client: str | None, now: float) -> None:
+        await counters.give_back(connection, await self._live(connection, client, now), now)
+
+    async def clear_in(self, connection: AsyncConnection, client: str | None, now: float) -> None:
+        for digest in self.digests(client, now):
+            await counters.forget(connection, digest)
+
+    async def hit(self, client: str | None) -> float | None:
         """Count one request: None if allowed, else the seconds until it would be."""
-        now = self._clock()
-        if now >= self._rotates_at:
-            self._rotate(now)
-        self._prune(now)
-        digest = self._digest(client)
-        window = self._windows.get(digest)
-        if window is None:
-            while len(self._windows) >= self._max_clients:
-                # Full of live windows: forget the oldest rather than grow.
-                self._windows.popitem(last=False)
-            self._windows[digest] = _Window(opened=now, count=1)
-            return None
-        if window.count >= self.limit:
-            return max(window.opened + self.window_seconds - now, 0.0)
-        window.count += 1
-        return None
+        async with self.db.relaxed() as connection:
+            return await self.hit_in(connection, client, self.clock())
 
-    def blocked(self, client: str | None) -> float | None:
+    async def blocked(self, client: str | None) -> float | None:
         """Seconds until this client may try again, or None; counts nothing."""
-        now = self._clock()
-        if now >= self._rotates_at:
-            self._rotate(now)
-        self._prune(now)
-        window = self._windows.get(self._digest(client))
-        if window is None or window.count < self.limit:
-            return None
-        return max(window.opened + self.window_seconds - now, 0.0)
+        now = self.clock()
+        async with self.db.relaxed() as connection:
+            wait = await self.blocked_in(connection, client, now)
+            if wait is None:
+                for digest in self.digests(client, now):
+                    await counters.delete_if_expired(connection, digest, now)
+        return wait
 
-    def clear(self, client: str | None) -> None:
+    async def clear(self, client: str | None) -> None:
         """Forget this client's count, e.g. after a successful sign-in."""
-        self._windows.pop(self._digest(client), None)
+        async with self.db.relaxed() as connection:
+            await self.clear_in(connection, client, self.clock())
 
-    def refund(self, client: str | None) -> None:
+    async def refund(self, client: str | None) -> None:
         """Give back one counted request, e.g. one that turned out to be a replay."""
-        window = self._windows.get(self._digest(client))
-        if window is not None and window.count > 0:
-            window.count -= 1
-
-    def __len__(self) -> int:
-        return len(self._windows)
+        async with self.db.relaxed() as connection:
+            await self.refund_in(connection, client, self.clock())

@@ -1,17 +1,26 @@
-"""The database: an async engine, its SQLite pragmas, and migrations at start."""
+"""The database: an async engine, its SQLite pragmas, and migrations at start.
+
+The sign-in budgets' counters and the push queue's claims and deletions are
+written in transactions that do not wait for the disk
+(:meth:`Database.relaxed`): a power cut can lose the last of them, which
+only loosens a limit for one window or sends a push a second time. What must
+survive (a request, its count, its notification) commits with the group.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ..security.files import tighten
 from .writer import Writer
@@ -41,6 +50,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _sqlite_relaxed_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    try:
+        # In WAL mode, NORMAL commits without an fsync; the next FULL commit
+        # (or checkpoint) carries these pages to the disk.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+    # Transactions are begun below, not by the driver.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    # A relaxed transaction may read, then write: it takes the write lock at
+    # once (waiting up to busy_timeout), so its reads are never of a snapshot
+    # another instance's write has made stale.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _alembic_config() -> Config:
@@ -87,6 +116,7 @@ class Database:
         self.url = url
         self.dialect = parsed.get_backend_name()
         self._engine: AsyncEngine | None = None
+        self._relaxed_engine: AsyncEngine | None = None
         self._writer: Writer | None = None
 
     @classmethod
@@ -105,17 +135,36 @@ class Database:
             raise RuntimeError("the database is not started")
         return self._writer
 
-    def build_engine(self) -> AsyncEngine:
+    def build_engine(self, *, relaxed: bool = False) -> AsyncEngine:
         engine = create_async_engine(self.url, pool_pre_ping=self.dialect == "postgresql")
         if self.dialect == "sqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            pragmas = _sqlite_relaxed_pragmas if relaxed else _sqlite_pragmas
+            event.listen(engine.sync_engine, "connect", pragmas)
+            if relaxed:
+                event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
+
+    @contextlib.asynccontextmanager
+    async def relaxed(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction committed without waiting for the disk, begun with the write lock
+        on SQLite (counters, the push queue's claims)."""
+        engine = self._relaxed_engine
+        if engine is None:
+            raise RuntimeError("the database is not started")
+        async with engine.begin() as connection:
+            if self.dialect == "postgresql":
+                await connection.execute(text("SET LOCAL synchronous_commit = off"))
+            yield connection
 
     async def start(self) -> None:
         self._engine = self.build_engine()
         async with self._engine.begin() as connection:
             await connection.run_sync(_upgrade)
         self._tighten_files()
+        # SQLite's pragmas are per connection: relaxed transactions get their own.
+        self._relaxed_engine = (
+            self.build_engine(relaxed=True) if self.dialect == "sqlite" else self._engine
+        )
         self._writer = Writer(self._engine)
         self._writer.start()
 
@@ -133,6 +182,9 @@ class Database:
         if self._writer is not None:
             await self._writer.stop()
             self._writer = None
+        if self._relaxed_engine is not None and self._relaxed_engine is not self._engine:
+            await self._relaxed_engine.dispose()
+        self._relaxed_engine = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

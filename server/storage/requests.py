@@ -3,7 +3,8 @@
 A replay is recognised by the database, not by a lookup first: the insert
 does nothing when the idempotency hash is already there (a unique
 constraint), and only then is the stored row read back, inside the same
-transaction.
+transaction. Each new request's notification is queued in that transaction
+too (:mod:`server.storage.outbox`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..workdays import contact_by
+from .outbox import enqueue_in
 from .schema import help_requests
 
 if TYPE_CHECKING:
@@ -53,6 +55,19 @@ class StoredRequest:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """Not stored: its sender is over the limit for ``wait`` more seconds."""
+
+    wait: float
+
+
+# Counts a new request against its sender's limit, in the storing transaction:
+# None if allowed, else the seconds to wait (security/ratelimit.py).
+Charge = Callable[[AsyncConnection], Awaitable[float | None]]
+GiveBack = Callable[[AsyncConnection], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class NewRequest:
     idempotency_hash: str
     centre: str
@@ -61,6 +76,8 @@ class NewRequest:
     envelope_version: int
     received_at: dt.datetime
     due_on: dt.date
+    charge: Charge | None = field(default=None, compare=False)
+    give_back: GiveBack | None = field(default=None, compare=False)
 
 
 _RETURNED = (
@@ -93,47 +110,73 @@ def _values(new: NewRequest) -> dict[str, object]:
 
 async def insert_all(
     connection: AsyncConnection, batch: Sequence[NewRequest]
-) -> list[StoredRequest]:
+) -> list[StoredRequest | Refused]:
     """Insert each request whose idempotency hash is not stored; the stored row of each.
 
-    One multi-row statement for the whole batch: on SQLite every statement is a
-    hop to the driver's thread, and a statement per row would make a large
+    A replay is answered from the stored row and never counted; a new request
+    is first counted against its sender's limit (``charge``), in this same
+    transaction, so the count and the row commit together or not at all. One
+    multi-row statement inserts the whole batch: on SQLite every statement is
+    a hop to the driver's thread, and a statement per row would make a large
     batch slow. A key twice in one batch is stored for its first request.
     """
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    results: list[StoredRequest | None] = [None] * len(batch)
-    pending = list(range(len(batch)))
+    first: dict[str, int] = {}
+    for index, new in enumerate(batch):
+        first.setdefault(new.idempotency_hash, index)
+    existing = await _find_all(connection, set(first))
+    refused: dict[str, Refused] = {}
+    pending = []
+    for key_hash, index in first.items():
+        charge = batch[index].charge
+        if key_hash in existing:
+            continue
+        wait = None if charge is None else await charge(connection)
+        if wait is None:
+            pending.append(index)
+        else:
+            refused[key_hash] = Refused(wait)
+    created: dict[str, StoredRequest] = {}
     for _attempt in range(REFERENCE_ATTEMPTS):
-        first: dict[str, int] = {}
-        for index in pending:
-            first.setdefault(batch[index].idempotency_hash, index)
+        if not pending:
+            break
         statement = (
             insert(help_requests)
-            .values([_values(batch[index]) for index in first.values()])
+            .values([_values(batch[index]) for index in pending])
             # No conflict target: a clash on the reference is caught here too.
             .on_conflict_do_nothing()
             .returning(help_requests.c.idempotency_hash, *_RETURNED)
         )
-        created = {
-            row[0]: _stored(row[1:], created=True) for row in await connection.execute(statement)
-        }
-        existing = await _find_all(connection, set(first) - set(created))
-        retry = []
-        for index in pending:
-            key_hash = batch[index].idempotency_hash
-            if key_hash in created:
-                stored = created[key_hash]
-                results[index] = (
-                    stored if index == first[key_hash] else replace(stored, created=False)
-                )
-            elif key_hash in existing:
-                results[index] = existing[key_hash]
-            else:
-                retry.append(index)  # its reference was taken meanwhile: draw again
-        if not retry:
-            return [stored for stored in results if stored is not None]
-        pending = retry
-    raise RuntimeError("no free reference after several draws")
+        for row in await connection.execute(statement):
+            created[row[0]] = _stored(row[1:], created=True)
+        left = [index for index in pending if batch[index].idempotency_hash not in created]
+        # Stored meanwhile by another instance: a replay after all, not counted.
+        others = await _find_all(connection, {batch[index].idempotency_hash for index in left})
+        for index in left:
+            give_back = batch[index].give_back
+            if batch[index].idempotency_hash in others and give_back is not None:
+                await give_back(connection)
+        existing.update(others)
+        # The others' reference was taken meanwhile: draw again.
+        pending = [index for index in left if batch[index].idempotency_hash not in others]
+    if pending:
+        raise RuntimeError("no free reference after several draws")
+    results: list[StoredRequest | Refused] = []
+    for index, new in enumerate(batch):
+        key_hash = new.idempotency_hash
+        if key_hash in existing:
+            results.append(existing[key_hash])
+        elif key_hash in refused:
+            results.append(refused[key_hash])
+        else:
+            stored = created[key_hash]
+            results.append(stored if index == first[key_hash] else replace(stored, created=False))
+    # The notification is written with the request: acknowledged means waiting.
+    await enqueue_in(
+        connection,
+        [(stored.centre, stored.received_at) for stored in created.values()],
+    )
+    return results
 
 
 async def _find_all(connection: AsyncConnection, hashes: set[str]) -> dict[str, StoredRequest]:
@@ -160,10 +203,13 @@ async def store_request(
     envelope: bytes,
     envelope_version: int,
     received_at: dt.datetime,
-) -> StoredRequest:
+    charge: Charge | None = None,
+    give_back: GiveBack | None = None,
+) -> StoredRequest | Refused:
     """Store a sealed request once per idempotency key, durably, before returning.
 
-    A replay returns the row of the first delivery, with ``created=False``.
+    A replay returns the row of the first delivery, with ``created=False``; a
+    new request that ``charge`` refuses is not stored (:class:`Refused`).
     """
     new = NewRequest(
         idempotency_hash=idempotency_hash(idempotency_key),
@@ -173,6 +219,8 @@ async def store_request(
         envelope_version=envelope_version,
         received_at=received_at,
         due_on=contact_by(received_at),
+        charge=charge,
+        give_back=give_back,
     )
     return await db.writer.submit(new)
 

@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, or_, se
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .database import Database
+from .limits import purge_expired
 from .schema import advisor_sessions, audit_log, help_requests, maintenance, request_events
 
 logger = logging.getLogger("haven.storage")
@@ -141,6 +142,9 @@ STEPS: tuple[Step, ...] = (
     Step("closed requests", deleting(help_requests, _expired_requests)),
     Step("audit entries", deleting(audit_log, lambda c: audit_log.c.at < c.audit_before)),
     Step("advisor sessions", deleting(advisor_sessions, _unusable_sessions)),
+    Step(
+        "expired limit counters", lambda connection, cutoffs: purge_expired(connection, cutoffs.now)
+    ),
 )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -189,4 +190,39 @@ maintenance = Table(
     metadata,
     Column("task", Text, primary_key=True),
     Column("last_run_at", UTCDateTime),
+)
+
+
+# Rate limits and sign-in budgets shared by every instance. A row is keyed by
+# an HMAC of what it counts (a client, an account, a device) under a key of
+# the day: never an address or an e-mail. Times are seconds since the epoch.
+limit_counters = Table(
+    "limit_counters",
+    metadata,
+    Column("key_hash", Text, primary_key=True),
+    Column("opened_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_limit_counters_expires_at", "expires_at"),
+)
+
+# Notifications still to send: no content, only which centre. A row without
+# a subscription is one new request, written in the request's transaction;
+# the instance that claims it first turns it into one row per device.
+push_outbox = Table(
+    "push_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("centre", Text, nullable=False),
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("push_subscriptions.id", ondelete="CASCADE"),
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Index("ix_push_outbox_next_attempt_at", "next_attempt_at"),
+    Index("ix_push_outbox_subscription_id", "subscription_id"),
 )

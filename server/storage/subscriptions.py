@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import Select, and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .database import Database
 from .schema import advisors, push_subscriptions
+
+if TYPE_CHECKING:
+    # The push queue's rows are written by the database's writer: a cycle at run time.
+    from .database import Database
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,12 @@ async def delete_subscription(db: Database, subscription_id: int) -> None:
 
 
 async def subscriptions_for(db: Database, centre: str) -> list[Subscription]:
+    """The devices to tell about something new for ``centre`` (see :func:`subscriptions_in`)."""
+    async with db.engine.connect() as connection:
+        return await subscriptions_in(connection, centre)
+
+
+async def subscriptions_in(connection: AsyncConnection, centre: str) -> list[Subscription]:
     """The devices to tell about something new for ``centre``.
 
     The centre's active advisors; for the "I don't know" queue, the
@@ -93,6 +103,11 @@ async def subscriptions_for(db: Database, centre: str) -> list[Subscription]:
     :data:`MAX_SUBSCRIPTIONS_PER_ADVISOR` only, also when more were stored
     before there was a cap.
     """
+    rows = await connection.execute(_subscriptions(centre))
+    return [Subscription(*row) for row in rows]
+
+
+def _subscriptions(centre: str) -> Select[Any]:
     who = advisors.c.coordinator.is_(True) if centre == "unknown" else advisors.c.centre == centre
     ranked = select(
         push_subscriptions.c.id,
@@ -100,7 +115,7 @@ async def subscriptions_for(db: Database, centre: str) -> list[Subscription]:
         .over(partition_by=push_subscriptions.c.advisor_id, order_by=_NEWEST_FIRST)
         .label("rank"),
     ).subquery()
-    query = (
+    return (
         select(
             push_subscriptions.c.id,
             push_subscriptions.c.advisor_id,
@@ -119,8 +134,6 @@ async def subscriptions_for(db: Database, centre: str) -> list[Subscription]:
         )
         .order_by(push_subscriptions.c.id)
     )
-    async with db.engine.connect() as connection:
-        return [Subscription(*row) for row in await connection.execute(query)]
 
 
 async def count_subscriptions(db: Database, advisor_id: int | None = None) -> int:

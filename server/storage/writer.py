@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .requests import NewRequest, StoredRequest, insert_all
+from .requests import NewRequest, Refused, StoredRequest, insert_all
 
 logger = logging.getLogger("haven.storage")
 
@@ -34,7 +34,7 @@ T = TypeVar("T")
 @dataclass
 class _Job:
     new: NewRequest
-    done: asyncio.Future[StoredRequest]
+    done: asyncio.Future[StoredRequest | Refused]
 
 
 @dataclass
@@ -62,11 +62,11 @@ class Writer:
         await self._task
         self._task = None
 
-    async def submit(self, new: NewRequest) -> StoredRequest:
+    async def submit(self, new: NewRequest) -> StoredRequest | Refused:
         """Store ``new`` (or find it stored); returns only once it is committed."""
         if self._task is None or self._task.done():
             raise RuntimeError("the storage writer is not running")
-        done: asyncio.Future[StoredRequest] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[StoredRequest | Refused] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(new, done))
         # A caller that goes away does not cancel the write: a replay finds it.
         return await done
