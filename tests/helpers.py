@@ -123,8 +123,14 @@ def fill_help_form(
     form.locator('input[name="consent"]').check()
 
 
-def stored_rows(data_dir: Path) -> int:
-    """Rows in the server's help request table, read straight from the file."""
+def stored_rows(data_dir: Path, env: dict[str, str] | None = None) -> int:
+    """Rows in the server's help request table, read straight from the file, or
+    from the PostgreSQL database that ``env``'s ``HAVEN_DATABASE_URL`` names."""
+    if env and "HAVEN_DATABASE_URL" in env:
+        from pg import query
+
+        ((count,),) = query(env["HAVEN_DATABASE_URL"], "select count(*) from help_requests")
+        return int(count)
     with sqlite3.connect(f"file:{data_dir / 'haven.sqlite3'}?mode=ro", uri=True) as db:
         (count,) = db.execute("select count(*) from help_requests").fetchone()
     return int(count)
