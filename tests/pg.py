@@ -195,8 +195,11 @@ class Cluster:
 
         run_in_thread(work)
 
+    def unique_name(self, prefix: str = "t") -> str:
+        return f"{prefix}_{next(self._numbers)}"
+
     def new_database(self, template: str = TEMPLATE) -> str:
-        name = f"t_{next(self._numbers)}"
+        name = self.unique_name()
         self.psql(f"CREATE DATABASE {name} TEMPLATE {template} OWNER {ROLE}")
         return name
 
@@ -221,7 +224,7 @@ def query(url: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
     import asyncpg
 
     async def work() -> list[tuple[Any, ...]]:
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        connection = await asyncpg.connect(libpq_url(url))
         try:
             return [tuple(row) for row in await connection.fetch(sql, *args)]
         finally:
@@ -229,6 +232,26 @@ def query(url: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
 
     rows: list[tuple[Any, ...]] = run_in_thread(work)
     return rows
+
+
+def libpq_url(url: str) -> str:
+    """A ``HAVEN_DATABASE_URL`` as psql and pg_dump read it."""
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def dump(url: str, *options: str) -> str:
+    """``pg_dump`` of the database at ``url``: plain SQL unless ``options`` say otherwise."""
+    result = subprocess.run(
+        [str(binaries() / "pg_dump"), "--no-owner", *options, "-d", libpq_url(url)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
+        check=False,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"pg_dump failed: {result.stderr}")
+    return result.stdout
 
 
 @contextlib.contextmanager

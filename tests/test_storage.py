@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
 from conftest import make_settings, sqlite_only
-from pg import query
+from helpers import raw_rows
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 
 from server.storage import Database, count_requests, find_request, requests, store_request
 from server.storage.requests import REFERENCE_ALPHABET
@@ -112,22 +110,11 @@ async def test_a_stored_request(db: Database) -> None:
     assert await find_request(db, "another-key-0123456") is None
 
 
-def raw_rows(db: Database, sql: str) -> list[tuple[object, ...]]:
-    """Rows as another process reads them, past Haven's engine: from the SQLite
-    file, or from PostgreSQL on a connection of its own."""
-    if db.dialect == "postgresql":
-        return query(db.url, sql)
-    database = make_url(db.url).database
-    assert database
-    with sqlite3.connect(database) as connection:
-        return connection.execute(sql).fetchall()
-
-
 @pytest.mark.asyncio
 async def test_only_routing_fields_are_in_clear(db: Database) -> None:
     await store(db, "clear-key-0123456789", envelope=b"sealed bytes")
     (row,) = raw_rows(
-        db,
+        db.url,
         "select centre, language, status, envelope, envelope_version, idempotency_hash"
         " from help_requests",
     )
@@ -174,7 +161,7 @@ async def test_stop_commits_what_was_queued(db: Database) -> None:
     await asyncio.sleep(0)
     await db.stop()
     assert all([(await task).created for task in pending])
-    assert raw_rows(db, "select count(*) from help_requests") == [(20,)]
+    assert raw_rows(db.url, "select count(*) from help_requests") == [(20,)]
     await db.start()  # for the fixture's stop
 
 

@@ -107,9 +107,12 @@ async def insert_all(
         first: dict[str, int] = {}
         for index in pending:
             first.setdefault(batch[index].idempotency_hash, index)
+        # In the order of the unique key: two instances inserting overlapping
+        # batches on PostgreSQL then wait on each other's rows in one order
+        # and never deadlock.
         statement = (
             insert(help_requests)
-            .values([_values(batch[index]) for index in first.values()])
+            .values([_values(batch[first[key_hash]]) for key_hash in sorted(first)])
             # No conflict target: a clash on the reference is caught here too.
             .on_conflict_do_nothing()
             .returning(help_requests.c.idempotency_hash, *_RETURNED)
