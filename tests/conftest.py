@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -132,6 +132,7 @@ class LiveServer:
     process: subprocess.Popen[str]
     log_path: Path
     data_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)  # the settings it was given
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -175,7 +176,7 @@ def start_server(
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return LiveServer(url, process, log_path, data_dir)
+                return LiveServer(url, process, log_path, data_dir, dict(env or {}))
         except httpx.HTTPError:
             pass
         time.sleep(0.1)

@@ -234,6 +234,45 @@ def query(url: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
     return rows
 
 
+@contextlib.contextmanager
+def holding(url: str, sql: str) -> Iterator[None]:
+    """Hold what ``sql`` takes (a table lock, say) in an open transaction of
+    another connection, for as long as the block runs."""
+    import asyncpg
+
+    taken = threading.Event()
+    release = threading.Event()
+    failure: list[BaseException] = []
+
+    async def hold() -> None:
+        connection = await asyncpg.connect(libpq_url(url))
+        try:
+            async with connection.transaction():
+                await connection.execute(sql)
+                taken.set()
+                await asyncio.get_running_loop().run_in_executor(None, release.wait)
+        finally:
+            await connection.close()
+
+    def target() -> None:
+        try:
+            asyncio.run(hold())
+        except BaseException as error:  # handed back to the caller
+            failure.append(error)
+            taken.set()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    taken.wait(60)
+    try:
+        if failure:
+            raise failure[0]
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
 def libpq_url(url: str) -> str:
     """A ``HAVEN_DATABASE_URL`` as psql and pg_dump read it."""
     return url.replace("postgresql+asyncpg://", "postgresql://")
