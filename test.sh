@@ -4,6 +4,8 @@
 #  - Debian's Noto fonts, so that Arabic, Chinese and Tigrinya render
 #  - Debian's WebKitGTK driver (with its MiniBrowser), Firefox ESR and Xvfb,
 #    for the other engines (tests/test_engines.py, marker `engines`)
+#  - Debian's postgresql, whose binaries the tests run for a throwaway cluster
+#    of their own (tests/pg.py); no system service is started or stopped
 #  - the Python package with its test extras, in ./.venv
 #  - the JavaScript checks and Lighthouse from the npm registry, in ./node_modules
 set -euo pipefail
@@ -21,6 +23,8 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 [ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
 [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 [ -x /usr/bin/Xvfb ] || missing+=(xvfb)
+# PostgreSQL's initdb, pg_ctl, pg_dump and psql: the tests start their own cluster.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update
