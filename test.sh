@@ -6,6 +6,7 @@
 #    for the other engines (tests/test_engines.py, marker `engines`)
 #  - Debian's postgresql, whose binaries the tests run for a throwaway cluster
 #    of their own (tests/pg.py); no system service is started or stopped
+#  - Debian's nginx, for the shipped proxy configuration (tests/test_deploy.py)
 #  - the Python package with its test extras, in ./.venv
 #  - the JavaScript checks and Lighthouse from the npm registry, in ./node_modules
 set -euo pipefail
@@ -25,6 +26,8 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 [ -x /usr/bin/Xvfb ] || missing+=(xvfb)
 # PostgreSQL's initdb, pg_ctl, pg_dump and psql: the tests start their own cluster.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# The proxy that tests/test_deploy.py runs, with deploy/nginx.conf, in front of two instances.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update

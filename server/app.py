@@ -17,17 +17,18 @@ from starlette.routing import BaseRoute, Mount, Route
 from . import advisor, api, assets, errors, haven, pages
 from .accesslog import AccessLogMiddleware
 from .advisor.render import AdvisorPages
-from .advisor.sessions import Sessions, load_or_create_key
+from .advisor.sessions import Sessions
 from .advisor.throttle import SignInBudgets
 from .advisor.totp import TotpBox
 from .advisor.verifier import Verifier
 from .content import load_content
-from .crypto import InboxKey
+from .daily_purge import DailyPurge, policy, warn_if_notice_out_of_date
 from .exact import ExactPathsMiddleware
 from .haven import Desk, Files, Haven, Keys, Push, utc_now
 from .intake import Intake
+from .keys import check_keys, load_keys
 from .pages_table import PAGES, TEXTS_PATH
-from .push import PushSender, VapidKey
+from .push import PushSender
 from .push_services import PushServices
 from .responses import NO_STORE, Representation
 from .security.files import private_directory, private_umask
@@ -101,11 +102,18 @@ def routes() -> list[BaseRoute]:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     running: Haven = app.state.haven
     await running.db.start()
+    try:
+        await check_keys(running.db, running.keys.held)
+    except BaseException:
+        await running.db.stop()
+        raise
     running.desk.verifier.start()
     await running.push.sender.start()
+    running.purge.start()
     try:
         yield
     finally:
+        await running.purge.stop()
         await running.push.sender.stop()
         await running.db.stop()
 
@@ -115,21 +123,25 @@ def build(settings: Settings) -> Haven:
     private_umask()
     private_directory(settings.data_dir)
     # Made (or read) before anything else: a broken key file stops the start.
-    inbox_key = InboxKey.load_or_create(settings.data_dir)
-    # Advisors' sessions are signed with a key of the data directory; the
-    # no-JavaScript form's idempotency hash is keyed by one derived from it, so
-    # a resubmission after a restart is still recognised.
-    session_key = load_or_create_key(settings.data_dir)
+    # They are checked against the database's record when it starts (lifespan).
+    held = load_keys(settings.keys_dir)
+    inbox_key = held.inbox
+    # Advisors' sessions are signed with the session key; the no-JavaScript
+    # form's idempotency hash is keyed by one derived from it, so a
+    # resubmission after a restart is still recognised.
+    session_key = held.session
     keys = Keys(
+        held=held,
         inbox=inbox_key,
-        kids=frozenset({inbox_key.kid}),
+        kids=inbox_key.kids,
         form=hmac.new(session_key, b"haven form idempotency", hashlib.sha256).digest(),
     )
     site = Site(settings, load_content())
+    warn_if_notice_out_of_date(site.content, settings.retention_days)
     static_files = assets.load_static()
     disguise_files = assets.disguises()
     manifest_file = assets.manifest()
-    inbox_key_file = api.inbox_key_representation(inbox_key)
+    inbox_key_file = api.inbox_key_representation(inbox_key.current)
     shared = {
         **static_files,
         **disguise_files,
@@ -148,7 +160,7 @@ def build(settings: Settings) -> Haven:
         advisor=advisor.load_assets(),
     )
     db = Database.from_settings(settings)
-    push_key = VapidKey.load_or_create(settings.data_dir)
+    push_key = held.vapid
     push_services = PushServices(settings.push_services)
     push = Push(
         key=push_key,
@@ -179,6 +191,7 @@ def build(settings: Settings) -> Haven:
         files=files,
         desk=desk,
         push=push,
+        purge=DailyPurge(db, policy(settings), utc_now),
         clock=utc_now,
     )
 

@@ -219,6 +219,10 @@ class InboxKey:
         self.kid = key_id(self.public_raw)
 
     @classmethod
+    def load(cls, path: Path) -> InboxKey:
+        return cls(_load(path))
+
+    @classmethod
     def load_or_create(cls, data_dir: Path) -> InboxKey:
         path = data_dir / KEY_FILE
         if os.path.lexists(path):

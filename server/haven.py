@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from .advisor.throttle import SignInBudgets
     from .advisor.totp import TotpBox
     from .advisor.verifier import Verifier
-    from .crypto import InboxKey
+    from .daily_purge import DailyPurge
     from .intake import Intake
+    from .keys import HeldKeys, InboxKeys
     from .push import PushSender, VapidKey
     from .push_services import PushServices
     from .responses import Representation
@@ -36,11 +37,13 @@ def utc_now() -> dt.datetime:
 
 @dataclass
 class Keys:
-    """The keys of the data directory, and what is derived from them."""
+    """The keys of the keys directory, and what is derived from them."""
 
-    # Help requests are sealed to it; only the advisors' side opens them.
-    inbox: InboxKey
-    # The keys an envelope may be sealed to (key rotation will make it several).
+    # Everything read from HAVEN_KEYS_DIR, checked against the database at start.
+    held: HeldKeys
+    # New requests are sealed to the current one; only the advisors' side opens them.
+    inbox: InboxKeys
+    # The keys an envelope may be sealed to: the current one and the older ones kept.
     kids: frozenset[str]
     # Keys the no-JavaScript form's idempotency hash (forms.py).
     form: bytes
@@ -92,6 +95,8 @@ class Haven:
     files: Files
     desk: Desk
     push: Push
+    # Deletes what is kept no longer, once a day (it has its own clock too).
+    purge: DailyPurge
     # The advisors' side's clock; the intake keeps its own (Intake.clock).
     clock: Callable[[], dt.datetime] = utc_now
 

@@ -25,6 +25,7 @@ from typing import Any
 from .crypto import ENVELOPE_VERSION
 from .security.ratelimit import RateLimiter
 from .storage import Database, StoredRequest, find_request, store_request
+from .storage.keys import is_recorded_inbox_key
 
 logger = logging.getLogger("haven.intake")
 
@@ -107,7 +108,18 @@ class Intake:
         try:
             if envelope.get("kid") not in self.kids:
                 stored = await find_request(self.db, idempotency_key)
-                return UnknownKey() if stored is None else Replayed(stored)
+                if stored is not None:
+                    return Replayed(stored)
+                if await is_recorded_inbox_key(self.db, str(envelope.get("kid"))):
+                    # Another instance rotated the inbox key and this one was
+                    # not restarted: the phone must try again, not give up.
+                    logger.error(
+                        "an envelope is sealed to inbox key %s, which the database records "
+                        "but this instance does not hold: restart it after a key rotation",
+                        envelope.get("kid"),
+                    )
+                    return Unavailable()
+                return UnknownKey()
             wait = self.limiter.hit(client)
             if wait is not None:
                 stored = await find_request(self.db, idempotency_key)

@@ -7,6 +7,7 @@ Nothing else in the package touches ``os.environ``: tests build a
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,10 @@ DEFAULT_REQUEST_RATE = "60/3600"
 DEFAULT_MAX_CONNECTIONS = 500
 # Push services want a way to reach whoever sends: set HAVEN_PUSH_SUBJECT.
 DEFAULT_PUSH_SUBJECT = "mailto:operator@localhost"
+# Days a closed request, and an audit entry, are kept before the purge deletes them.
+DEFAULT_RETENTION_DAYS = 90
+DEFAULT_AUDIT_RETENTION_DAYS = 365
+MAX_RETENTION_DAYS = 3650  # ten years: past that, a typo rather than a policy
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 
 
@@ -86,9 +91,22 @@ def parse_rate(value: str) -> tuple[int, float]:
     return limit, window
 
 
+def parse_days(name: str, value: str) -> int:
+    """A number of days from 1 to MAX_RETENTION_DAYS, in plain digits."""
+    text = value.strip()
+    # int() would also take "9_0", "+90" and digits of other scripts.
+    days = int(text) if re.fullmatch(r"[0-9]{1,5}", text) else 0
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise ValueError(
+            f"{name} must be a whole number of days from 1 to {MAX_RETENTION_DAYS}; got {value!r}"
+        )
+    return days
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
+    keys_dir: Path  # the inbox, session and VAPID keys: one directory for every instance
     host: str
     port: int
     base_url: str
@@ -101,6 +119,8 @@ class Settings:
     push_subject: str  # who runs this server, for push services (RFC 8292 "sub")
     max_connections: int  # uvicorn's limit_concurrency
     push_services: tuple[str, ...]  # origins push may go to besides the public services
+    retention_days: int  # closed requests are kept so long after their closing
+    audit_retention_days: int
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,6 +131,7 @@ class Settings:
                 "HAVEN_EXIT_URL must be an https:// address (http:// only on this computer)"
             )
         data_dir = Path(config("HAVEN_DATA_DIR", cast=str, default="./data"))
+        keys_dir = Path(config("HAVEN_KEYS_DIR", cast=str, default="") or data_dir)
         database_url = Secret(
             config(
                 "HAVEN_DATABASE_URL",
@@ -134,6 +155,7 @@ class Settings:
             raise ValueError(f"HAVEN_MAX_CONNECTIONS must be at least 1; got {max_connections}")
         return cls(
             data_dir=data_dir,
+            keys_dir=keys_dir,
             host=config("HAVEN_HOST", cast=str, default="127.0.0.1"),
             port=config("HAVEN_PORT", cast=int, default=8000),
             base_url=base_url,
@@ -150,4 +172,16 @@ class Settings:
             push_subject=push_subject,
             max_connections=max_connections,
             push_services=parse_push_services(config("HAVEN_PUSH_SERVICES", cast=str, default="")),
+            retention_days=parse_days(
+                "HAVEN_RETENTION_DAYS",
+                config("HAVEN_RETENTION_DAYS", cast=str, default=str(DEFAULT_RETENTION_DAYS)),
+            ),
+            audit_retention_days=parse_days(
+                "HAVEN_AUDIT_RETENTION_DAYS",
+                config(
+                    "HAVEN_AUDIT_RETENTION_DAYS",
+                    cast=str,
+                    default=str(DEFAULT_AUDIT_RETENTION_DAYS),
+                ),
+            ),
         )

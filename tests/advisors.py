@@ -275,6 +275,9 @@ def make_desk(
     ticker = Ticker()
     app.state.haven.clock = clock
     app.state.haven.intake.clock = clock
+    app.state.haven.purge.clock = clock
+    # The tests purge when they mean to, not a minute after start.
+    app.state.haven.purge.first_delay = 24 * 60 * 60
     app.state.haven.desk.budgets = SignInBudgets(clock=ticker)
     with TestClient(app, base_url=base_url, **client_options) as client:
         yield Desk(app, client, clock, ticker, tmp_path / "data")

@@ -15,6 +15,7 @@ from helpers import raw_rows
 from sqlalchemy import inspect, text
 
 from server.storage import Database, count_requests, find_request, requests, store_request
+from server.storage.database import head_revision
 from server.storage.requests import REFERENCE_ALPHABET
 
 RECEIVED = dt.datetime(2026, 11, 27, 22, 30, tzinfo=dt.UTC)  # 23:30 on a Friday in Brussels
@@ -69,7 +70,7 @@ async def test_migrations_create_the_table(db: Database) -> None:
     assert uniques == {("reference",), ("idempotency_hash",)}
     assert ("centre", "due_on") in indexes
     assert ("centre", "status", "due_on", "received_at") in indexes
-    assert version == "0003"
+    assert version == head_revision()
 
 
 @pytest.mark.asyncio
@@ -181,3 +182,28 @@ async def test_postgresql_builds_an_engine(tmp_path: Path) -> None:
         assert engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
     finally:
         await engine.dispose()
+
+
+@pytest.mark.asyncio
+async def test_other_writes_take_their_turn_with_the_inserts(db: Database) -> None:
+    """Writer.run: between groups of inserts, one transaction each; a failure is its own."""
+
+    async def count(connection) -> int:  # type: ignore[no-untyped-def]
+        return int(await connection.scalar(text("select count(*) from help_requests")))
+
+    async def fail(connection) -> None:  # type: ignore[no-untyped-def]
+        await connection.execute(text("delete from help_requests"))
+        raise RuntimeError("rolled back")
+
+    stores = [store(db, f"turn-{index:012d}") for index in range(20)]
+    results = await asyncio.gather(
+        *stores[:10], db.writer.run(count), db.writer.run(fail), *stores[10:],
+        return_exceptions=True,
+    )  # fmt: skip
+    counted, failed = results[10], results[11]
+    # Queued after ten inserts: it ran after their group's commit, before the rest.
+    assert counted == 10
+    assert isinstance(failed, RuntimeError)
+    # The failed work's delete was rolled back, and the writer went on.
+    assert await count_requests(db) == 20
+    assert await db.writer.run(count) == 20

@@ -5,6 +5,8 @@
  * It registers the dashboard's own service worker (scope /advisor/, it only
  * shows notifications), subscribes with the server's VAPID key and sends the
  * subscription, with the CSRF token, to /advisor/api/push-subscription.
+ * After the operator rotates the VAPID key, a subscription made for the old
+ * key no longer receives anything: it is replaced by one for the new key.
  */
 
 const WORKER = '/advisor/sw.js'
@@ -18,6 +20,22 @@ function csrfToken () {
 function keyBytes (base64url) {
   const padded = base64url.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - base64url.length % 4) % 4)
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0))
+}
+
+/**
+ * Whether a subscription's applicationServerKey is the server's current key.
+ * @param {ArrayBuffer | null} subscribed
+ * @param {Uint8Array} current
+ */
+function sameKey (subscribed, current) {
+  if (!subscribed || subscribed.byteLength !== current.length) return false
+  const bytes = new Uint8Array(subscribed)
+  return bytes.every((byte, index) => byte === current[index])
+}
+
+async function serverKey () {
+  const { publicKey } = await (await fetch('/advisor/api/push-key', { credentials: 'same-origin' })).json()
+  return keyBytes(publicKey)
 }
 
 /**
@@ -54,10 +72,28 @@ class PushToggle {
     }
     /** @type {ServiceWorkerRegistration} */
     this.registration = await navigator.serviceWorker.register(WORKER, { scope: '/advisor/' })
-    const subscription = await this.registration.pushManager.getSubscription()
+    let subscription = await this.registration.pushManager.getSubscription()
+    if (subscription) subscription = await this.renew(subscription).catch(() => subscription)
     this.show(Boolean(subscription))
     this.$button.hidden = false
     this.$button.addEventListener('click', () => this.toggle())
+  }
+
+  /**
+   * A subscription made for another VAPID key than the server's is made again.
+   * @param {PushSubscription} subscription
+   */
+  async renew (subscription) {
+    const current = await serverKey()
+    if (sameKey(subscription.options.applicationServerKey, current)) return subscription
+    await subscription.unsubscribe()
+    if (Notification.permission !== 'granted') return null
+    const renewed = await this.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: current
+    })
+    await post('/advisor/api/push-subscription', renewed.toJSON())
+    return renewed
   }
 
   /** @param {boolean} on */
@@ -86,10 +122,9 @@ class PushToggle {
         this.say(this.$button.dataset.denied)
         return
       }
-      const { publicKey } = await (await fetch('/advisor/api/push-key', { credentials: 'same-origin' })).json()
       const subscription = await this.registration.pushManager.subscribe({
         userVisibleOnly: true,
-        applicationServerKey: keyBytes(publicKey)
+        applicationServerKey: await serverKey()
       })
       await post('/advisor/api/push-subscription', subscription.toJSON())
       this.show(true)

@@ -17,9 +17,12 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..crypto import InboxKey
 from ..storage.cases import CaseRow
+
+if TYPE_CHECKING:
+    from ..keys import InboxKeys
 
 logger = logging.getLogger("haven.advisor")
 
@@ -81,7 +84,7 @@ def _document(plaintext: bytes) -> Opened:
     )
 
 
-def open_case(inbox_key: InboxKey, case: CaseRow) -> Opened:
+def open_case(inbox_key: InboxKeys, case: CaseRow) -> Opened:
     """Open a request's envelope in memory. Never raises: one hostile envelope
     must not take the inbox down. Values are untrusted text (templates escape)."""
     try:
@@ -95,7 +98,7 @@ def open_case(inbox_key: InboxKey, case: CaseRow) -> Opened:
         return Opened(problem=type(error).__name__)
 
 
-def open_note(inbox_key: InboxKey, note: bytes | None, reference: str) -> str | None:
+def open_note(inbox_key: InboxKeys, note: bytes | None, reference: str) -> str | None:
     """An advisor's sealed note on ``reference``; None if absent or unreadable."""
     if note is None:
         return None

@@ -1,7 +1,8 @@
 """The ``haven`` command line: the group, and the commands it is made of.
 
-``serve`` and ``keys`` are in ``serve.py``, the advisor accounts in
-``advisors.py``; what they share (settings, a database) in ``common.py``.
+``serve`` is in ``serve.py``, ``keys`` in ``keys.py``, the advisor accounts in
+``advisors.py``, ``purge``, ``backup`` and ``restore`` in ``maintenance.py``;
+what they share (settings, a database) in ``common.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import click
 from .. import __version__
 from ..security.files import private_umask
 from .advisors import advisor
-from .serve import keys, serve
+from .keys import keys
+from .maintenance import backup, purge, restore
+from .serve import serve
 
 
 @click.group()
@@ -25,3 +28,6 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(keys)
 main.add_command(advisor)
+main.add_command(purge)
+main.add_command(backup)
+main.add_command(restore)

@@ -157,8 +157,8 @@ def advisor_totp(email: str, remove: bool) -> None:
     settings = configured_settings()
     address = normalise_email(email)
     try:
-        private_directory(settings.data_dir)
-        box = TotpBox(load_or_create_key(settings.data_dir))
+        private_directory(settings.keys_dir)
+        box = TotpBox(load_or_create_key(settings.keys_dir))
     except (OSError, ValueError) as error:
         raise click.ClickException(f"session key: {error}") from error
     secret = None if remove else new_secret()

@@ -1,4 +1,4 @@
-"""``haven serve`` and ``haven keys``: running the server, and its keys."""
+"""``haven serve``: running the server."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from starlette.types import ASGIApp
 
 from .. import logs
 from ..content import ContentError
-from ..crypto import InboxKey, InboxKeyError
-from ..security.files import KeyFileError, private_directory
+from ..crypto import InboxKeyError
+from ..keys import KeysError
+from ..security.files import KeyFileError
 from ..settings import Settings
 from .common import settings as configured_settings
 
@@ -54,7 +55,7 @@ def serve(host: str | None, port: int | None) -> None:
             app = create_app(settings)
         except ContentError as error:
             raise click.ClickException(f"content: {error}") from error
-        except (InboxKeyError, PushKeyError, KeyFileError) as error:
+        except (InboxKeyError, PushKeyError, KeyFileError, KeysError) as error:
             raise click.ClickException(f"key: {error}") from error
         except ValueError as error:
             raise click.ClickException(f"configuration: {error}") from error
@@ -68,6 +69,8 @@ def serve(host: str | None, port: int | None) -> None:
 
     config = uvicorn_config(app, settings)
     server = uvicorn.Server(config)
+    # A start the lifespan refuses (keys that are not the database's, say) is
+    # logged with its reason, and uvicorn exits with status 3.
     asyncio.run(server.serve(sockets=[sock]))
 
 
@@ -112,23 +115,3 @@ def _raise_open_files_limit() -> None:
         target = 65536 if hard == resource.RLIM_INFINITY else hard
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, target), hard))
-
-
-@click.command()
-def keys() -> None:
-    """Create the inbox, session and VAPID keys if missing; print the public ones."""
-    from ..advisor.sessions import load_or_create_key
-    from ..push import PushKeyError, VapidKey
-
-    settings = configured_settings()
-    try:
-        private_directory(settings.data_dir)
-        inbox = InboxKey.load_or_create(settings.data_dir)
-        load_or_create_key(settings.data_dir)
-        vapid = VapidKey.load_or_create(settings.data_dir)
-    except (InboxKeyError, PushKeyError, KeyFileError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
-    except OSError as error:
-        raise click.ClickException(f"data directory {settings.data_dir}: {error}") from error
-    click.echo(f"inbox key id: {inbox.kid}")
-    click.echo(f"VAPID public key: {vapid.public_key}")

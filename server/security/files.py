@@ -77,6 +77,12 @@ def create_exclusively(path: Path, content: bytes) -> bool:
     return True
 
 
+def install(pending: Path, path: Path) -> None:
+    """Put a fully written file of Haven's own in place of ``path``, in one rename, durably."""
+    os.replace(pending, path)
+    _fsync_directory(path.parent)
+
+
 def _fsync_directory(directory: Path) -> None:
     # Makes the new name itself durable; some systems cannot open a directory.
     try:

@@ -8,7 +8,7 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,3 +260,32 @@ async def purge_sessions(db: Database, created_before: dt.datetime) -> int:
             advisor_sessions.delete().where(advisor_sessions.c.created_at < created_before)
         )
     return int(result.rowcount or 0)
+
+
+async def rekey_advisors(
+    connection: Any, reseal: Callable[[bytes, str], bytes | None], now: dt.datetime
+) -> tuple[int, int, int]:
+    """For a new session key, in the caller's transaction: every TOTP secret
+    resealed (``reseal(sealed, email)``, None if it does not open) and every
+    session ended. Returns (resealed, not opened, sessions ended)."""
+    resealed = failed = 0
+    rows = await connection.execute(
+        select(advisors.c.id, advisors.c.email, advisors.c.totp_secret).where(
+            advisors.c.totp_secret.is_not(None)
+        )
+    )
+    for advisor_id, email, sealed in rows.all():
+        new = reseal(sealed, email)
+        if new is None:
+            failed += 1
+            continue
+        await connection.execute(
+            update(advisors).where(advisors.c.id == advisor_id).values(totp_secret=new)
+        )
+        resealed += 1
+    ended = await connection.execute(
+        update(advisor_sessions)
+        .where(advisor_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return resealed, failed, int(ended.rowcount or 0)

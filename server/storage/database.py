@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -34,8 +35,11 @@ SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the writer; synchronous=FULL makes every
     # commit reach the disk before it returns, so an acknowledgement is a promise.
+    # secure_delete zeroes what is deleted (cells and freed pages) instead of
+    # leaving it in the file for anyone who copies it; see retention.py.
     cursor = dbapi_connection.cursor()
     try:
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -44,17 +48,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _alembic_config() -> Config:
+    config = Config()
+    # Config values are interpolated: a '%' in the path must be doubled.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    return config
+
+
 def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         # Released at the transaction's end; a migration may wait longer than
         # a request would.
         connection.execute(text("SET LOCAL lock_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-    config = Config()
-    # Config values are interpolated: a '%' in the path must be doubled.
-    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config = _alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def head_revision() -> str | None:
+    """The newest migration revision: what a migrated database is at."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def known_revisions() -> frozenset[str]:
+    """Every migration revision this version of Haven knows."""
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    return frozenset(script.revision for script in scripts.walk_revisions())
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 class Database:
@@ -118,11 +146,11 @@ class Database:
 
     def _tighten_files(self) -> None:
         """An SQLite file (and its journal) made before umask 077: its user's alone."""
-        database = make_url(self.url).database
-        if self.dialect != "sqlite" or not database or database == ":memory:":
+        database = sqlite_file(self.url)
+        if database is None:
             return
         for suffix in ("", "-wal", "-shm", "-journal"):
-            path = Path(database + suffix)
+            path = Path(f"{database}{suffix}")
             if path.exists():
                 tighten(path)
 

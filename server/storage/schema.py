@@ -160,3 +160,33 @@ push_subscriptions = Table(
     UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
     Index("ix_push_subscriptions_advisor_id", "advisor_id"),
 )
+
+# The keys this database was made with, by fingerprint (server/keys.py): an
+# instance holding other keys refuses to start.
+key_fingerprints = Table(
+    "key_fingerprints",
+    metadata,
+    Column("kind", Text, primary_key=True),
+    Column("kid", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Index(
+        "uq_key_fingerprints_current",
+        "kind",
+        unique=True,
+        sqlite_where=text("is_current"),
+        postgresql_where=text("is_current"),
+    ),
+)
+
+
+# Work done for the whole deployment, not per instance: when each task last ran.
+# The purge's row is also what its transaction writes first, which takes
+# SQLite's write lock before anything is read (see retention.py).
+maintenance = Table(
+    "maintenance",
+    metadata,
+    Column("task", Text, primary_key=True),
+    Column("last_run_at", UTCDateTime),
+)

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .database import Database
 from .schema import advisors, push_subscriptions
@@ -128,3 +129,10 @@ async def count_subscriptions(db: Database, advisor_id: int | None = None) -> in
         query = query.where(push_subscriptions.c.advisor_id == advisor_id)
     async with db.engine.connect() as connection:
         return int(await connection.scalar(query) or 0)
+
+
+async def forget_all_subscriptions(connection: AsyncConnection) -> int:
+    """In the caller's transaction (a new VAPID key): every subscription was made
+    for the old key, and push services refuse it now."""
+    result = await connection.execute(push_subscriptions.delete())
+    return int(result.rowcount or 0)
