@@ -4,6 +4,8 @@
 #  - Debian's Noto fonts, so that Arabic, Chinese and Tigrinya render
 #  - Debian's WebKitGTK driver (with its MiniBrowser), Firefox ESR and Xvfb,
 #    for the other engines (tests/test_engines.py, marker `engines`)
+#  - Debian's postgresql, whose binaries the tests run for a throwaway cluster
+#    of their own (tests/pg.py); no system service is started or stopped
 #  - Debian's nginx, for the shipped proxy configuration (tests/test_deploy.py)
 #  - the Python package with its test extras, in ./.venv
 #  - the JavaScript checks and Lighthouse from the npm registry, in ./node_modules
@@ -22,6 +24,8 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 [ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
 [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 [ -x /usr/bin/Xvfb ] || missing+=(xvfb)
+# PostgreSQL's initdb, pg_ctl, pg_dump and psql: the tests start their own cluster.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # The proxy that tests/test_deploy.py runs, with deploy/nginx.conf, in front of two instances.
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ "${#missing[@]}" -gt 0 ]; then

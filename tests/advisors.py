@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import httpx2
+from helpers import dump_text, raw_rows
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -81,6 +82,14 @@ class Desk:
     data_dir: Path
     jars: dict[str, httpx2.Cookies] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of the app's database as another process reads them."""
+        return raw_rows(str(self.app.state.haven.settings.database_url), sql)
+
+    def dump(self) -> str:
+        """The app's whole database as text (SQLite's dump or pg_dump's)."""
+        return dump_text(str(self.app.state.haven.settings.database_url))
 
     # --- accounts and sessions -------------------------------------------------
 

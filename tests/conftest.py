@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 from advisors import Desk, make_settings, staffed_desk
 from helpers import CHROMIUM, CHROMIUM_ARGS
+from pg import Cluster, binaries, running_cluster
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -32,10 +33,57 @@ def app_session(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
     return create_app(make_settings(tmp_path_factory.mktemp("app")))
 
 
+# --- the two databases: SQLite (the embedded default) and PostgreSQL -----------
+
+# `-m "not postgresql"` leaves PostgreSQL out; `-m postgresql` runs only it.
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql))
+# For a test that is about the embedded default alone (its file, its pragmas).
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster per pytest process (tests/pg.py)."""
+    try:
+        binaries()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    with running_cluster() as cluster:
+        yield cluster
+
+
+def _database_env(backend: str, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    if backend == "sqlite":
+        yield {}  # the default: haven.sqlite3 in the data directory
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    with cluster.fresh_database() as url:
+        yield {"HAVEN_DATABASE_URL": url}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database a test runs on; a test is run once on each."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_env(backend: str, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The settings that point an app or a server at a fresh database of ``backend``."""
+    yield from _database_env(backend, request)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """As ``database_env``, for an app a whole module shares."""
+    yield from _database_env(str(request.param), request)
+
+
 @pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database of its own, in the test's data directory."""
-    settings = make_settings(tmp_path)
+async def db(tmp_path: Path, database_env: dict[str, str]) -> AsyncIterator[Database]:
+    """A migrated database of its own: a file in the test's data directory, or
+    a PostgreSQL database copied from the migrated template."""
+    settings = make_settings(tmp_path, **database_env)
     settings.data_dir.mkdir(parents=True)
     database = Database.from_settings(settings)
     await database.start()
@@ -84,6 +132,7 @@ class LiveServer:
     process: subprocess.Popen[str]
     log_path: Path
     data_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)  # the settings it was given
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -127,7 +176,7 @@ def start_server(
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return LiveServer(url, process, log_path, data_dir)
+                return LiveServer(url, process, log_path, data_dir, dict(env or {}))
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
@@ -251,6 +300,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
-    """An app over HTTPS with an advisor of each centre and a coordinator, signed in."""
-    yield from staffed_desk(tmp_path)
+def desk(tmp_path: Path, database_env: dict[str, str]) -> Iterator[Desk]:
+    """An app over HTTPS with an advisor of each centre and a coordinator, signed in,
+    on each database."""
+    yield from staffed_desk(tmp_path, env=database_env)

@@ -123,10 +123,34 @@ def fill_help_form(
     form.locator('input[name="consent"]').check()
 
 
-def stored_rows(data_dir: Path) -> int:
-    """Rows in the server's help request table, read straight from the file."""
-    with sqlite3.connect(f"file:{data_dir / 'haven.sqlite3'}?mode=ro", uri=True) as db:
-        (count,) = db.execute("select count(*) from help_requests").fetchone()
+def raw_rows(database_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows as another process reads them, past the app's engine: straight from
+    the SQLite file, or from PostgreSQL on a connection of its own."""
+    if database_url.startswith("postgresql"):
+        from pg import query
+
+        return query(database_url, sql)
+    path = database_url.split(":///", 1)[1]
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return db.execute(sql).fetchall()
+
+
+def dump_text(database_url: str) -> str:
+    """Everything the database holds, as text: SQLite's dump, or ``pg_dump``'s."""
+    if database_url.startswith("postgresql"):
+        from pg import dump
+
+        return dump(database_url)
+    path = database_url.split(":///", 1)[1]
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return "\n".join(db.iterdump())
+
+
+def stored_rows(data_dir: Path, env: dict[str, str] | None = None) -> int:
+    """Rows in the server's help request table: in the data directory's SQLite
+    file, or in the PostgreSQL database that ``env``'s ``HAVEN_DATABASE_URL`` names."""
+    url = (env or {}).get("HAVEN_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'haven.sqlite3'}")
+    ((count,),) = raw_rows(url, "select count(*) from help_requests")
     return int(count)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from advisors import COORDINATOR, PAGASA, PAYOKE, SURYA, Desk
+from conftest import sqlite_only
 from starlette.routing import Route
 
 # Every advisor route, with how it is reached. {ref} is a request of PAYOKE.
@@ -40,11 +41,13 @@ def _templates(desk: Desk) -> set[str]:
     return paths
 
 
+@sqlite_only
 def test_the_matrix_covers_every_advisor_route(desk: Desk) -> None:
     covered = {*PAGES_GET, *(p for p, _ in PAGES_POST), *JSON_GET, *(p for p, _ in JSON_POST)}
     assert _templates(desk) - PUBLIC <= covered
 
 
+@sqlite_only
 def test_signed_out_pages_go_to_the_login_form(desk: Desk) -> None:
     ref = desk.send("payoke")
     for path in PAGES_GET:
@@ -58,6 +61,7 @@ def test_signed_out_pages_go_to_the_login_form(desk: Desk) -> None:
         assert response.headers["location"].startswith("/advisor/login"), path
 
 
+@sqlite_only
 def test_signed_out_json_is_401(desk: Desk) -> None:
     ref = desk.send("payoke")
     for path in JSON_GET:
@@ -109,6 +113,7 @@ def test_unknown_requests_are_only_for_coordinators(desk: Desk) -> None:
     assert ref in desk.get(COORDINATOR, "/advisor/?centre=unknown").text
 
 
+@sqlite_only
 def test_coordinator_pages_are_404_for_advisors(desk: Desk) -> None:
     for path in ("/advisor/audit", "/advisor/stats"):
         assert desk.get(PAYOKE, path).status_code == 404
@@ -121,6 +126,7 @@ def test_an_advisor_cannot_widen_their_scope_with_a_centre_filter(desk: Desk) ->
     assert desk.get(PAYOKE, "/advisor/api/requests?centre=surya").status_code == 400
 
 
+@sqlite_only
 def test_unknown_references_and_paths_are_404(desk: Desk) -> None:
     assert desk.get(PAYOKE, "/advisor/requests/HV-2222-2222").status_code == 404
     assert desk.get(PAYOKE, "/advisor/requests/<script>").status_code == 404
@@ -129,6 +135,7 @@ def test_unknown_references_and_paths_are_404(desk: Desk) -> None:
     assert response.status_code == 404
 
 
+@sqlite_only
 def test_advisor_responses_are_never_stored(desk: Desk) -> None:
     ref = desk.send("payoke")
     for url in ("/advisor/", f"/advisor/requests/{ref}", "/advisor/api/requests", "/advisor/login"):

@@ -16,6 +16,7 @@ from advisors import (
     login_error,
     make_desk,
 )
+from conftest import sqlite_only
 
 # --- CSRF: every state change needs the session's token and this site's Origin ---
 
@@ -36,6 +37,7 @@ def _attempt(desk: Desk, kind: str, url: str, data: dict[str, str], **options: o
     return desk.post(PAYOKE, url, data, **options).status_code  # type: ignore[arg-type]
 
 
+@sqlite_only
 @pytest.mark.parametrize(("kind", "path", "data"), STATE_CHANGES)
 def test_a_post_without_a_token_or_from_elsewhere_is_403(
     desk: Desk, kind: str, path: str, data: dict[str, str]
@@ -88,6 +90,7 @@ def _set_cookie(response_headers: list[tuple[str, str]], name: str) -> str:
     raise AssertionError(f"no {name} cookie in {response_headers}")
 
 
+@sqlite_only
 def test_over_https_the_cookie_is_host_prefixed_secure_httponly_strict(desk: Desk) -> None:
     desk.use(None)
     response = desk.submit_login(PAYOKE)
@@ -199,6 +202,7 @@ def test_a_disabled_account_loses_its_session(desk: Desk) -> None:
     assert desk.sign_in(PAYOKE).status_code == 400
 
 
+@sqlite_only
 def test_next_only_leads_inside_the_dashboard(desk: Desk) -> None:
     for target, expected in (
         ("/advisor/stats", "/advisor/stats"),
@@ -219,6 +223,7 @@ def _try(desk: Desk, email: str, password: str) -> tuple[int, str, str | None]:
     return response.status_code, login_error(response), response.headers.get("retry-after")
 
 
+@sqlite_only
 def test_unknown_email_and_wrong_password_read_the_same(desk: Desk) -> None:
     unknown = _try(desk, "nobody@nowhere.be", "whatever it is 123")
     wrong = _try(desk, PAYOKE, "not the password 123")
@@ -226,6 +231,7 @@ def test_unknown_email_and_wrong_password_read_the_same(desk: Desk) -> None:
     assert unknown[1] == wrong[1] and unknown[1]
 
 
+@sqlite_only
 def test_repeated_failures_for_an_account_answer_429_until_retry_after(desk: Desk) -> None:
     for _ in range(5):
         assert _try(desk, PAYOKE, "not the password 123")[0] == 400
@@ -239,6 +245,7 @@ def test_repeated_failures_for_an_account_answer_429_until_retry_after(desk: Des
     assert desk.sign_in(PAYOKE).status_code == 303
 
 
+@sqlite_only
 def test_repeated_failures_from_one_client_answer_429(desk: Desk) -> None:
     for index in range(20):
         assert _try(desk, f"guess{index}@payoke.be", "not the password 123")[0] == 400
@@ -248,17 +255,15 @@ def test_repeated_failures_from_one_client_answer_429(desk: Desk) -> None:
     assert desk.sign_in(PAYOKE).status_code == 303
 
 
+@sqlite_only
 def test_when_every_check_is_taken_sign_in_answers_503_and_keeps_the_budget(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sqlite3
-
     from server.advisor.verifier import VerifierBusy
 
     def failures() -> int:
-        with sqlite3.connect(desk.data_dir / "haven.sqlite3") as db:
-            query = "select count(*) from audit_log where action = 'login_failed'"
-            return int(db.execute(query).fetchone()[0])
+        query = "select count(*) from audit_log where action = 'login_failed'"
+        return int(desk.rows(query)[0][0])
 
     before = failures()
 
@@ -294,6 +299,7 @@ def _her_browser_signed_out(desk: Desk) -> None:
     desk.use(PAYOKE)
 
 
+@sqlite_only
 def test_a_sign_in_leaves_a_host_prefixed_device_cookie_that_outlives_sign_out(
     desk: Desk,
 ) -> None:
@@ -318,6 +324,7 @@ def _try_in(desk: Desk, who: str, password: str) -> tuple[int, str, str | None]:
     return response.status_code, login_error(response), response.headers.get("retry-after")
 
 
+@sqlite_only
 def test_a_device_that_keeps_failing_locks_out_only_itself(desk: Desk) -> None:
     from server.advisor.throttle import LOGIN_ATTEMPTS_PER_DEVICE
 
@@ -332,6 +339,7 @@ def test_a_device_that_keeps_failing_locks_out_only_itself(desk: Desk) -> None:
     assert _try_in(desk, PAYOKE, PASSWORD)[0] == 303
 
 
+@sqlite_only
 def test_a_device_token_past_180_days_counts_as_none(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -357,6 +365,7 @@ def test_a_device_token_past_180_days_counts_as_none(
     assert _try_in(desk, PAYOKE, PASSWORD)[0] == 303
 
 
+@sqlite_only
 def test_throttling_keeps_no_address_or_email_in_clear(desk: Desk) -> None:
     for _ in range(3):
         _try(desk, PAYOKE, "not the password 123")
@@ -369,6 +378,7 @@ def test_throttling_keeps_no_address_or_email_in_clear(desk: Desk) -> None:
         assert "payoke" not in key_hash and "testclient" not in key_hash
 
 
+@sqlite_only
 def test_bad_login_input_gets_a_clear_error(desk: Desk) -> None:
     desk.use(None)
     token = desk.login_token()
@@ -430,11 +440,8 @@ def test_behind_a_trusted_https_proxy_the_cookie_is_secure(
 
 
 def test_sessions_past_the_absolute_limit_are_purged(desk: Desk) -> None:
-    import sqlite3
-
     def rows() -> int:
-        with sqlite3.connect(desk.data_dir / "haven.sqlite3") as db:
-            return int(db.execute("select count(*) from advisor_sessions").fetchone()[0])
+        return int(desk.rows("select count(*) from advisor_sessions")[0][0])
 
     before = rows()
     assert before >= 4

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyotp
 from advisors import PASSWORD, PAYOKE, Desk, login_error
 from click.testing import CliRunner
+from conftest import sqlite_only
 
 from server.cli import main
 from server.storage.advisors import set_totp
@@ -61,6 +62,7 @@ def test_a_code_a_step_early_or_late_is_accepted(desk: Desk) -> None:
     assert attempt(desk, stale)[0] == 400
 
 
+@sqlite_only
 def test_wrong_codes_count_towards_the_throttle(desk: Desk) -> None:
     secret = enrol(desk)
     for _ in range(5):

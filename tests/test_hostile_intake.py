@@ -9,6 +9,7 @@ not hold is refused, never acknowledged and lost.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import secrets
 import sqlite3
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer, start_server, stop_server
+from conftest import LiveServer, sqlite_only, start_server, stop_server
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from helpers import stored_rows
+from pg import holding
 
 from server.crypto import seal
 from server.i18n import translations
@@ -51,12 +53,13 @@ def in_language(code: str, msgid: str) -> str:
 
 
 @pytest.fixture
-def server(tmp_path: Path, neutral_site: str) -> Iterator[LiveServer]:
+def server(tmp_path: Path, neutral_site: str, database_env: dict[str, str]) -> Iterator[LiveServer]:
+    """A real server on each database."""
     live = start_server(
         tmp_path / "data",
         tmp_path / "server.log",
         neutral_site,
-        env={"HAVEN_REQUEST_RATE": "3/3600"},
+        env={"HAVEN_REQUEST_RATE": "3/3600", **database_env},
     )
     yield live
     stop_server(live)
@@ -82,9 +85,10 @@ def test_two_people_with_the_same_words_are_two_requests(server: LiveServer) -> 
         again = first.post("/en/p/7", data=FORM)
         assert reload.status_code == 200 and again.status_code == 200
         assert reference_in(reload) == reference_in(again) == reference_in(mine)
-    assert stored_rows(server.data_dir) == 2
+    assert stored_rows(server.data_dir, dict(server.env)) == 2
 
 
+@sqlite_only
 def test_the_form_cookie_says_nothing_and_goes_away(server: LiveServer) -> None:
     with httpx.Client(base_url=server.url) as client:
         response = client.post("/en/p/7", data=FORM)
@@ -141,24 +145,35 @@ def test_limits_are_one_policy_for_both_doors(server: LiveServer) -> None:
             client.post("/api/requests", json=body, headers={"Idempotency-Key": key}).status_code
             == 200
         )
-    assert stored_rows(server.data_dir) == 3
+    assert stored_rows(server.data_dir, dict(server.env)) == 3
 
 
-def test_a_storage_failure_is_503_at_both_doors_and_loses_nothing(server: LiveServer) -> None:
-    # Another process holds SQLite's write lock past the server's busy timeout.
+@contextlib.contextmanager
+def held_for_writing(server: LiveServer) -> Iterator[None]:
+    """SQLite's write lock, or PostgreSQL's lock on the table, held by another process."""
+    url = server.env.get("HAVEN_DATABASE_URL")
+    if url:
+        with holding(url, "LOCK TABLE help_requests IN EXCLUSIVE MODE"):
+            yield
+        return
     database = sqlite3.connect(server.data_dir / "haven.sqlite3", isolation_level=None)
     database.execute("BEGIN EXCLUSIVE")
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            form = client.post("/de/p/7", data={**FORM, "situation": "keep every word of this"})
-            api = client.post(
-                "/api/requests",
-                json=api_body(server, lang="de"),
-                headers={"Idempotency-Key": secrets.token_urlsafe(24)},
-            )
+        yield
     finally:
         database.execute("ROLLBACK")
         database.close()
+
+
+def test_a_storage_failure_is_503_at_both_doors_and_loses_nothing(server: LiveServer) -> None:
+    # Another process holds the table past the server's lock timeout.
+    with held_for_writing(server), httpx.Client(base_url=server.url, timeout=30) as client:
+        form = client.post("/de/p/7", data={**FORM, "situation": "keep every word of this"})
+        api = client.post(
+            "/api/requests",
+            json=api_body(server, lang="de"),
+            headers={"Idempotency-Key": secrets.token_urlsafe(24)},
+        )
     assert form.status_code == 503, form.text[-500:]
     assert int(form.headers["retry-after"]) > 0
     assert "keep every word of this" in form.text  # nothing the person wrote is lost
@@ -202,7 +217,7 @@ def test_an_envelope_for_a_key_the_server_does_not_hold_is_refused(server: LiveS
         "This message was sealed for a key this server does not have, so it cannot be "
         "delivered. Please write it again, or call a centre.",
     )
-    assert stored_rows(server.data_dir) == 0
+    assert stored_rows(server.data_dir, dict(server.env)) == 0
 
 
 @pytest.mark.parametrize(

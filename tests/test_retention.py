@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from advisors import make_settings
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, sqlite_only
 from sqlalchemy import func, select
 
 from server import daily_purge
@@ -301,6 +301,7 @@ def _file_bytes(database: Path) -> bytes:
     )
 
 
+@sqlite_only  # SQLite's file and WAL; docs/operations.md says what PostgreSQL keeps
 @pytest.mark.asyncio
 async def test_a_purged_request_leaves_no_bytes_in_the_database_or_its_wal(
     db: Database, tmp_path: Path

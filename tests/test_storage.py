@@ -1,14 +1,17 @@
-"""Storage: migrations at start, durable SQLite, and exactly one row per key."""
+"""Storage: migrations at start, durable SQLite, and exactly one row per key.
+
+Every test that takes ``db`` runs on SQLite and on PostgreSQL (tests/pg.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, sqlite_only
+from helpers import raw_rows
 from sqlalchemy import inspect, text
 
 from server.storage import Database, count_requests, find_request, requests, store_request
@@ -78,6 +81,7 @@ async def test_migrations_run_again_without_harm(db: Database) -> None:
     assert await count_requests(db) == 1
 
 
+@sqlite_only
 @pytest.mark.asyncio
 async def test_sqlite_is_durable_on_every_connection(db: Database) -> None:
     for _ in range(3):  # several pooled connections, each set up alike
@@ -108,14 +112,13 @@ async def test_a_stored_request(db: Database) -> None:
 
 
 @pytest.mark.asyncio
-async def test_only_routing_fields_are_in_clear(db: Database, tmp_path: Path) -> None:
+async def test_only_routing_fields_are_in_clear(db: Database) -> None:
     await store(db, "clear-key-0123456789", envelope=b"sealed bytes")
-    path = tmp_path / "data" / "haven.sqlite3"
-    with sqlite3.connect(path) as connection:
-        row = connection.execute(
-            "select centre, language, status, envelope, envelope_version, idempotency_hash"
-            " from help_requests"
-        ).fetchone()
+    (row,) = raw_rows(
+        db.url,
+        "select centre, language, status, envelope, envelope_version, idempotency_hash"
+        " from help_requests",
+    )
     assert row[:3] == ("payoke", "nl", "new")
     assert row[3] == b"sealed bytes" and row[4] == 1
     assert len(row[5]) == 64 and "clear-key" not in row[5]  # a hash, not the key
@@ -154,13 +157,12 @@ async def test_a_taken_reference_is_drawn_again(
 
 
 @pytest.mark.asyncio
-async def test_stop_commits_what_was_queued(db: Database, tmp_path: Path) -> None:
+async def test_stop_commits_what_was_queued(db: Database) -> None:
     pending = [asyncio.ensure_future(store(db, f"late-key-{n:08d}")) for n in range(20)]
     await asyncio.sleep(0)
     await db.stop()
     assert all([(await task).created for task in pending])
-    with sqlite3.connect(tmp_path / "data" / "haven.sqlite3") as connection:
-        assert connection.execute("select count(*) from help_requests").fetchone() == (20,)
+    assert raw_rows(db.url, "select count(*) from help_requests") == [(20,)]
     await db.start()  # for the fixture's stop
 
 

@@ -119,11 +119,16 @@ async def find_advisor(db: Database, email: str) -> Advisor | None:
 
 
 async def list_advisors(db: Database) -> list[Advisor]:
+    """Every account, by centre then e-mail address, in code point order.
+
+    Sorted here, not by the database: PostgreSQL orders text by its locale's
+    collation (which skips punctuation), SQLite by bytes; the list reads the
+    same on both.
+    """
     async with db.engine.connect() as connection:
-        rows = await connection.execute(
-            select(*_ADVISOR_COLUMNS).order_by(advisors.c.centre, advisors.c.email)
-        )
-        return [_advisor(row) for row in rows]
+        rows = await connection.execute(select(*_ADVISOR_COLUMNS))
+        found = [_advisor(row) for row in rows]
+    return sorted(found, key=lambda advisor: (advisor.centre, advisor.email))
 
 
 async def set_password(db: Database, email: str, password_hash: str, now: dt.datetime) -> bool:

@@ -31,8 +31,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger("haven.storage")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# How long a connection waits for another's write lock before giving up.
+# How long a connection waits for another's write lock before giving up:
+# SQLite's busy timeout, PostgreSQL's lock_timeout, so that a request held up
+# by a lock fails alike on both ("unavailable, try again") instead of hanging.
 BUSY_TIMEOUT_MS = 5000
+# Whoever migrates holds this PostgreSQL advisory lock: instances started
+# together on an empty database migrate it one after the other.
+MIGRATION_LOCK = 0x6861_7665  # "have"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
@@ -80,6 +85,11 @@ def _alembic_config() -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Released at the transaction's end; a migration may wait longer than
+        # a request would.
+        connection.execute(text("SET LOCAL lock_timeout = 0"))
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     config = _alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
@@ -136,12 +146,27 @@ class Database:
         return self._writer
 
     def build_engine(self, *, relaxed: bool = False) -> AsyncEngine:
-        engine = create_async_engine(self.url, pool_pre_ping=self.dialect == "postgresql")
-        if self.dialect == "sqlite":
-            pragmas = _sqlite_relaxed_pragmas if relaxed else _sqlite_pragmas
-            event.listen(engine.sync_engine, "connect", pragmas)
-            if relaxed:
-                event.listen(engine.sync_engine, "begin", _begin_immediate)
+        if self.dialect == "postgresql":
+            # A connection dropped by the server (a restart, a failover) is
+            # noticed before use rather than failing a request.
+            return create_async_engine(
+                self.url,
+                pool_pre_ping=True,
+                connect_args={
+                    "server_settings": {
+                        "lock_timeout": str(BUSY_TIMEOUT_MS),
+                        "application_name": "haven",
+                        # Stored times are timestamptz: the session's zone
+                        # changes nothing, but UTC keeps psql and logs plain.
+                        "timezone": "UTC",
+                    }
+                },
+            )
+        engine = create_async_engine(self.url)
+        pragmas = _sqlite_relaxed_pragmas if relaxed else _sqlite_pragmas
+        event.listen(engine.sync_engine, "connect", pragmas)
+        if relaxed:
+            event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
 
     @contextlib.asynccontextmanager

@@ -140,9 +140,13 @@ async def insert_all(
     for _attempt in range(REFERENCE_ATTEMPTS):
         if not pending:
             break
+        # In the order of the unique key: two instances inserting overlapping
+        # batches on PostgreSQL then wait on each other's rows in one order
+        # and never deadlock.
+        ordered = sorted(pending, key=lambda index: batch[index].idempotency_hash)
         statement = (
             insert(help_requests)
-            .values([_values(batch[index]) for index in pending])
+            .values([_values(batch[index]) for index in ordered])
             # No conflict target: a clash on the reference is caught here too.
             .on_conflict_do_nothing()
             .returning(help_requests.c.idempotency_hash, *_RETURNED)
