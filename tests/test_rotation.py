@@ -166,6 +166,9 @@ async def test_a_rotation_stopped_halfway_is_finished_or_undone(
     new_key = (keys_dir / "session-key").read_bytes()
     (keys_dir / "session-key.new").write_bytes(new_key)
     (keys_dir / "session-key").write_bytes(b"0" * 64)
+    # As the rotation writes them, whatever this process's umask: only the owner reads them.
+    for name in ("session-key.new", "session-key"):
+        (keys_dir / name).chmod(0o600)
     with pytest.raises(KeyMismatch, match=r"session-key\.new exists"):
         await check_keys(db, load_keys(keys_dir))
     done = await finish_interrupted(db, keys_dir)
