@@ -239,16 +239,21 @@ def add_arguments(email: str, centre: str, *extra: str) -> list[str]:
 
 
 def add_by_command(
-    data_dir: Path, email: str, centre: str, *extra: str
+    data_dir: Path, email: str, centre: str, *extra: str, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`haven advisor add` run as an operator would, against ``data_dir``."""
+    """`haven advisor add` run as an operator would, against ``data_dir`` (and the
+    database ``env``'s ``HAVEN_DATABASE_URL`` names, if any)."""
     return subprocess.run(
         [sys.executable, "-m", "server", *add_arguments(email, centre, *extra)],
         input=PASSWORD + "\n",
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={"HAVEN_DATA_DIR": str(data_dir), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        env={
+            "HAVEN_DATA_DIR": str(data_dir),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **(env or {}),
+        },
         check=False,
     )
 
