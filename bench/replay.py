@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,13 +65,15 @@ class Server:
     log: Path
 
 
-def start_server(data_dir: Path) -> Server:
-    log = data_dir.parent / "server.log"
+def start_server(data_dir: Path, settings: Mapping[str, str] | None = None) -> Server:
+    """``haven serve`` on a free loopback port; ``settings`` adds ``HAVEN_*`` ones."""
+    log = data_dir.parent / f"{data_dir.name}.log"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HAVEN_DATA_DIR": str(data_dir),
         "HAVEN_REQUEST_RATE": "1000000000/60",
         "PYTHONUNBUFFERED": "1",
+        **(settings or {}),
     }
     with log.open("w") as handle:
         process = subprocess.Popen(
