@@ -19,7 +19,8 @@ Then the same for one instance on SQLite without nginx (``--skip-sqlite`` not
 to), side by side, and the ratio of acknowledgements per second against the
 targets (the cluster at least 1.5x; p99 under 100 ms), said honestly. Exits 1
 when a row count or exactly-once fails, not for a missed speed target.
-Loopback only; bounded in time. Not part of the test suite.
+Loopback only; bounded in time. Not part of the test suite. Kept as one
+module: a script read from top to bottom, its setup beside its checks.
 
     .venv/bin/python bench/cluster.py [--seconds 10] [--instances 3] [--skip-sqlite]
 """

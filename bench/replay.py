@@ -13,7 +13,8 @@ key from /api/inbox-key, seals requests with server.crypto.seal, then:
     stopped, the rows are counted straight from the SQLite file: exactly
     5,000, or the script exits 1.
 
-Loopback only; bounded in count and time.
+Loopback only; bounded in count and time. Kept as one module: bench/cluster.py
+imports its phones, tally and server start rather than having copies.
 
     .venv/bin/python bench/replay.py [--phase steady|storm|both] [--seconds 10]
 """
