@@ -13,7 +13,8 @@ key from /api/inbox-key, seals requests with server.crypto.seal, then:
     stopped, the rows are counted straight from the SQLite file: exactly
     5,000, or the script exits 1.
 
-Loopback only; bounded in count and time.
+Loopback only; bounded in count and time. Kept as one module: bench/cluster.py
+imports its phones, tally and server start rather than having copies.
 
     .venv/bin/python bench/replay.py [--phase steady|storm|both] [--seconds 10]
 """
@@ -29,11 +30,13 @@ import random
 import re
 import secrets
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,13 +66,15 @@ class Server:
     log: Path
 
 
-def start_server(data_dir: Path) -> Server:
-    log = data_dir.parent / "server.log"
+def start_server(data_dir: Path, settings: Mapping[str, str] | None = None) -> Server:
+    """``haven serve`` on a free loopback port; ``settings`` adds ``HAVEN_*`` ones."""
+    log = data_dir.parent / f"{data_dir.name}.log"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HAVEN_DATA_DIR": str(data_dir),
         "HAVEN_REQUEST_RATE": "1000000000/60",
         "PYTHONUNBUFFERED": "1",
+        **(settings or {}),
     }
     with log.open("w") as handle:
         process = subprocess.Popen(
@@ -115,8 +120,8 @@ def rows(data_dir: Path) -> int:
     return int(count)
 
 
-def sealed_bodies(url: str, count: int) -> list[bytes]:
-    document = httpx.get(f"{url}/api/inbox-key", timeout=5).json()
+def sealed_bodies(url: str, count: int, verify: ssl.SSLContext | bool = True) -> list[bytes]:
+    document = httpx.get(f"{url}/api/inbox-key", timeout=5, verify=verify).json()
     raw = base64.urlsafe_b64decode(document["raw"] + "=" * (-len(document["raw"]) % 4))
     bodies = []
     for index in range(count):
@@ -133,8 +138,27 @@ def new_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-async def post(client: httpx.AsyncClient, url: str, body: bytes, key: str) -> tuple[int, float]:
+@dataclass
+class Tally:
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    # Idempotency key -> the references its acknowledgements (201, 200) gave.
+    references: dict[str, set[str]] = field(default_factory=dict)
+
+    def count(self, key: str, status: int, elapsed: float, reference: str | None) -> None:
+        self.statuses[status] += 1
+        self.latencies.append(elapsed)
+        if reference is not None:
+            self.references.setdefault(key, set()).add(reference)
+
+
+async def post(
+    client: httpx.AsyncClient, url: str, body: bytes, key: str
+) -> tuple[int, float, str | None]:
+    """One send: its status, how long it took, and the reference it was acknowledged with."""
     started = time.perf_counter()
+    reference = None
     try:
         response = await client.post(
             f"{url}/api/requests",
@@ -142,16 +166,16 @@ async def post(client: httpx.AsyncClient, url: str, body: bytes, key: str) -> tu
             headers={"Content-Type": "application/json", "Idempotency-Key": key},
         )
         status = response.status_code
-    except httpx.HTTPError:
+        if status in (200, 201):
+            reference = str(response.json()["reference"])
+    except (httpx.HTTPError, ValueError, KeyError):
         status = 0
-    return status, time.perf_counter() - started
+    return status, time.perf_counter() - started, reference
 
 
-@dataclass
-class Tally:
-    statuses: Counter[int] = field(default_factory=Counter)
-    latencies: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+def plain_client() -> httpx.AsyncClient:
+    """A phone's connection: one client each, as the benchmark's phones have."""
+    return httpx.AsyncClient(timeout=TIMEOUT)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -159,19 +183,22 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-async def steady(url: str, bodies: list[bytes], seconds: float) -> Tally:
+async def steady(
+    url: str,
+    bodies: list[bytes],
+    seconds: float,
+    client: Callable[[], httpx.AsyncClient] = plain_client,
+) -> Tally:
     tally = Tally()
     stop_at = time.monotonic() + seconds
 
     async def phone(number: int) -> None:
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        async with client() as connection:
             sent = 0
             while time.monotonic() < stop_at:
                 body, key = bodies[(number * 7919 + sent) % len(bodies)], new_key()
                 for _attempt in range(2 if sent % 5 == 4 else 1):
-                    status, elapsed = await post(client, url, body, key)
-                    tally.statuses[status] += 1
-                    tally.latencies.append(elapsed)
+                    tally.count(key, *await post(connection, url, body, key))
                 sent += 1
 
     started = time.monotonic()
@@ -180,7 +207,13 @@ async def steady(url: str, bodies: list[bytes], seconds: float) -> Tally:
     return tally
 
 
-async def storm(url: str, bodies: list[bytes]) -> Tally:
+async def storm(
+    url: str,
+    bodies: list[bytes],
+    client: Callable[[], httpx.AsyncClient] = plain_client,
+    halfway: Callable[[], object] | None = None,
+) -> Tally:
+    """The storm; ``halfway`` is called once, when half the sends have been answered."""
     tally = Tally()
     sends = [
         (bodies[(phone * STORM_EACH + item) % len(bodies)], f"storm-{phone:04d}-{item}-{suffix}")
@@ -195,11 +228,13 @@ async def storm(url: str, bodies: list[bytes]) -> Tally:
     # A fixed set of senders, each with its own connection like a phone: not
     # 10,000 waiting tasks, nor one shared pool that slows the client down.
     async def sender() -> None:
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        nonlocal halfway
+        async with client() as connection:
             for body, key in queue:
-                status, elapsed = await post(client, url, body, key)
-                tally.statuses[status] += 1
-                tally.latencies.append(elapsed)
+                tally.count(key, *await post(connection, url, body, key))
+                if halfway is not None and len(tally.latencies) >= len(sends) // 2:
+                    called, halfway = halfway, None
+                    called()
 
     started = time.monotonic()
     await asyncio.wait_for(

@@ -239,16 +239,21 @@ def add_arguments(email: str, centre: str, *extra: str) -> list[str]:
 
 
 def add_by_command(
-    data_dir: Path, email: str, centre: str, *extra: str
+    data_dir: Path, email: str, centre: str, *extra: str, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`haven advisor add` run as an operator would, against ``data_dir``."""
+    """`haven advisor add` run as an operator would, against ``data_dir`` (and the
+    database ``env``'s ``HAVEN_DATABASE_URL`` names, if any)."""
     return subprocess.run(
         [sys.executable, "-m", "server", *add_arguments(email, centre, *extra)],
         input=PASSWORD + "\n",
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={"HAVEN_DATA_DIR": str(data_dir), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        env={
+            "HAVEN_DATA_DIR": str(data_dir),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **(env or {}),
+        },
         check=False,
     )
 
@@ -305,23 +310,49 @@ def staffed_desk(tmp_path: Path, env: Mapping[str, str] | None = None) -> Iterat
 # --- against a real server process -----------------------------------------------
 
 
-def send_sealed(
+def sealed_request(
     url: str, plaintext: bytes | None = None, centre: str = "payoke", lang: str = "en"
-) -> str:
-    """Seal ``plaintext`` (a plain request by default) to the inbox key the server
-    at ``url`` publishes, and send it as any phone, or anyone, can; its reference."""
+) -> dict[str, str]:
+    """The JSON body of a help request: ``plaintext`` (a plain request by default)
+    sealed to the inbox key the server at ``url`` publishes."""
     raw = httpx.get(f"{url}/api/inbox-key").json()["raw"]
     public = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
     if plaintext is None:
         plaintext = request_plaintext(centre, lang)
+    return {"centre": centre, "lang": lang, "envelope": seal(public, plaintext, centre, lang)}
+
+
+def send_sealed(
+    url: str,
+    plaintext: bytes | None = None,
+    centre: str = "payoke",
+    lang: str = "en",
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """Seal a request (:func:`sealed_request`) and send it as any phone, or anyone,
+    can, with ``headers`` besides its key; its reference."""
     response = httpx.post(
         f"{url}/api/requests",
-        json={"centre": centre, "lang": lang, "envelope": seal(public, plaintext, centre, lang)},
-        headers={"Idempotency-Key": secrets.token_urlsafe(24)},
+        json=sealed_request(url, plaintext, centre, lang),
+        headers={"Idempotency-Key": secrets.token_urlsafe(24), **(headers or {})},
     )
     assert response.status_code == 201, response.text
     reference: str = response.json()["reference"]
     return reference
+
+
+def wrong_sign_in(url: str, email: str) -> int:
+    """A try to sign in as ``email`` with a wrong password, from a new browser
+    talking to the server at ``url``: the status it was answered."""
+    with httpx.Client(base_url=url, timeout=10) as browser:
+        form = browser.get("/advisor/login")
+        token = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        answer = browser.post(
+            "/advisor/login",
+            data={"csrf": token, "email": email, "password": "wrong password 1"},
+            headers={"Origin": url},
+        )
+        return answer.status_code
 
 
 @dataclass

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import base64
 import ctypes
-import datetime as dt
-import ipaddress
-import os
 import re
 import secrets
 import shutil
@@ -22,27 +19,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 from advisors import PASSWORD, add_by_command
 from conftest import LiveServer, start_server, stop_server
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from proxy import DEPLOY, HEADER_TIMEOUT, Nginx, free_port, have_nginx, start_nginx, substitute
 
 from server.crypto import seal
 
-ROOT = Path(__file__).resolve().parent.parent
-DEPLOY = ROOT / "deploy"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
-# The test copy's header timeout: short, so that the slow clients are cut soon.
-HEADER_TIMEOUT = 2
 ADVISOR = "advisor@payoke.example"
 # What a person types into the form without JavaScript: it must appear in no log.
 TYPED = "my passport is kept by the boss at the car wash"
@@ -72,129 +61,26 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _REFERENCE = re.compile(r"HV-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 needs_nginx = pytest.mark.skipif(
-    not os.access(NGINX, os.X_OK), reason="Debian's nginx is not installed (./test.sh installs it)"
+    not have_nginx(), reason="Debian's nginx is not installed (./test.sh installs it)"
 )
 
 
-# --- the test copy of deploy/nginx.conf ----------------------------------------------
-
-
-def substitute(
-    text: str, pattern: str, replacement: str | Callable[[re.Match[str]], str], count: int
-) -> str:
-    """``text`` with ``pattern`` replaced, which must occur exactly ``count`` times:
-    a shipped file that changed shape fails here instead of being half-tested."""
-    new, found = re.subn(pattern, replacement, text, flags=re.MULTILINE)
-    assert found == count, f"deploy/nginx.conf: {pattern!r} found {found} times, not {count}"
-    return new
-
-
-def local_copy(
-    shipped: str,
-    folder: Path,
-    *,
-    https_port: int,
-    http_port: int,
-    upstreams: list[int],
-    user: str | None,
-) -> str:
-    """The shipped configuration with this machine's ports and paths, and a short
-    header timeout; every other line is the shipped one."""
-    text = shipped
-    if user is None:
-        text = substitute(text, r"^user \S+;\n", "", 1)
-    else:
-        text = substitute(text, r"^user \S+;", f"user {user};", 1)
-    text = substitute(text, r"^pid \S+;", f"pid {folder / 'nginx.pid'};", 1)
-    text = substitute(text, r"/var/log/nginx/", f"{folder}/", 3)
-    text = substitute(text, r"/var/lib/nginx/", f"{folder}/temp-", 5)
-    text = substitute(text, r"/etc/ssl/haven/fullchain\.pem", str(folder / "cert.pem"), 1)
-    text = substitute(text, r"/etc/ssl/haven/privkey\.pem", str(folder / "key.pem"), 1)
-    # Loopback only: the IPv6 wildcard listeners go, the others name 127.0.0.1.
-    text = substitute(text, r"^\s*listen \[::\]:\d+.*\n", "", 2)
-    text = substitute(text, r"listen 443 ", f"listen 127.0.0.1:{https_port} ", 1)
-    text = substitute(text, r"listen 80;", f"listen 127.0.0.1:{http_port};", 1)
-    ports = iter(upstreams)
-    text = substitute(
-        text, r"server 127\.0\.0\.1:800[12] ", lambda _m: f"server 127.0.0.1:{next(ports)} ", 2
-    )
-    text = substitute(
-        text, r"client_header_timeout \d+s;", f"client_header_timeout {HEADER_TIMEOUT}s;", 1
-    )
-    return text
-
-
-def make_certificate(folder: Path) -> Path:
-    """A self-signed certificate for 127.0.0.1 (P-256), its key beside it."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    path = folder / "cert.pem"
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    (folder / "key.pem").chmod(0o600)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+# --- nginx with the shipped configuration (tests/proxy.py) ---------------------------
 
 
 @dataclass
-class Proxied:
+class Proxied(Nginx):
     """nginx on loopback in front of two Haven instances."""
 
-    url: str  # https://127.0.0.1:PORT
-    http_url: str
-    port: int
-    instances: list[LiveServer]
-    folder: Path
-    cert: str
-    process: subprocess.Popen[bytes]
-
-    def client(self, http2: bool = False) -> httpx.Client:
-        trust = ssl.create_default_context(cafile=self.cert)
-        return httpx.Client(base_url=self.url, verify=trust, timeout=10, http2=http2)
-
-    def logs(self) -> dict[str, bytes]:
-        return {
-            name: (self.folder / name).read_bytes()
-            for name in ("haven-access.log", "haven-error.log", "nginx.out")
-        }
+    instances: list[LiveServer] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory, neutral_site: str) -> Iterator[Proxied]:
-    if not os.access(NGINX, os.X_OK):
+    if not have_nginx():
         pytest.skip("Debian's nginx is not installed (./test.sh installs it)")
     folder = tmp_path_factory.mktemp("nginx")
-    cert = make_certificate(folder)
-    https_port, http_port = free_port(), free_port()
+    https_port = free_port()
     url = f"https://127.0.0.1:{https_port}"
     env = {"HAVEN_FORWARDED_ALLOW_IPS": "127.0.0.1", "HAVEN_BASE_URL": url}
     data = folder / "data"
@@ -203,50 +89,16 @@ def proxied(tmp_path_factory: pytest.TempPathFactory, neutral_site: str) -> Iter
         instances.append(start_server(data, folder / "haven-2.log", neutral_site, env=env))
         added = add_by_command(data, ADVISOR, "payoke")
         assert added.returncode == 0, added.stderr
-        config = folder / "nginx.conf"
-        config.write_text(
-            local_copy(
-                (DEPLOY / "nginx.conf").read_text(),
-                folder,
-                https_port=https_port,
-                http_port=http_port,
-                upstreams=[int(live.url.rsplit(":", 1)[1]) for live in instances],
-                user="nobody nogroup" if os.geteuid() == 0 else None,
-            )
-        )
-        with (folder / "nginx.out").open("wb") as out:
-            process = subprocess.Popen(
-                [NGINX, "-p", str(folder), "-c", str(config), "-g", "daemon off;"],
-                stdout=out,
-                stderr=out,
-            )
-        proxied = Proxied(
-            url, f"http://127.0.0.1:{http_port}", https_port, instances, folder, str(cert), process
+        nginx = start_nginx(
+            folder, [int(live.url.rsplit(":", 1)[1]) for live in instances], https_port=https_port
         )
         try:
-            _wait_until_it_answers(proxied)
-            yield proxied
+            yield Proxied(**vars(nginx), instances=instances)
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            nginx.stop()
     finally:
         for live in instances:
             stop_server(live)
-
-
-def _wait_until_it_answers(proxied: Proxied) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proxied.process.poll() is not None:
-            raise RuntimeError(f"nginx stopped: {proxied.logs()['nginx.out'].decode()}")
-        try:
-            with proxied.client() as client:
-                if client.get("/healthz").status_code == 200:
-                    return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"nginx did not answer: {proxied.logs()}")
 
 
 def _served_by(live: LiveServer, marker: str) -> int:

@@ -16,9 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from advisors import LiveAdvisor, add_by_command, send_sealed
+from advisors import LiveAdvisor, add_by_command, send_sealed, wrong_sign_in
 from conftest import LiveServer, start_server, stop_server
 from helpers import wait_for
 from pushservice import FakePushService
@@ -103,18 +102,7 @@ def test_sign_in_budgets_and_sessions_are_shared(serve: Callable[..., LiveServer
     assert listed.status_code == 200, listed.text
     anna.close()
     add_by_command(first.data_dir, "bram@payoke.be", "payoke")
-    statuses = []
-    for attempt in range(7):
-        server = (first, second)[attempt % 2]
-        with httpx.Client(base_url=server.url, timeout=10) as browser:
-            form = browser.get("/advisor/login")
-            token = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-            answer = browser.post(
-                "/advisor/login",
-                data={"csrf": token, "email": "bram@payoke.be", "password": "wrong password 1"},
-                headers={"Origin": server.url},
-            )
-            statuses.append(answer.status_code)
+    statuses = [wrong_sign_in((first, second)[n % 2].url, "bram@payoke.be") for n in range(7)]
     # Five tries per account from unknown browsers, wherever they land.
     assert statuses == [400] * 5 + [429] * 2
 
