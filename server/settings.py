@@ -32,6 +32,12 @@ MAX_RETENTION_DAYS = 3650  # ten years: past that, a typo rather than a policy
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 
 
+def _push_subject_of(base_url: str) -> str:
+    """The default push subject: the site's https:// address without port or path."""
+    host = urlsplit(base_url).hostname if base_url.startswith("https://") else None
+    return f"https://{host}" if host else DEFAULT_PUSH_SUBJECT
+
+
 def _is_allowed_exit_url(url: str) -> bool:
     """The quick exit must land on a real site: https, or plain http on loopback."""
     parts = urlsplit(url)
@@ -152,12 +158,18 @@ class Settings:
         push_subject = config(
             "HAVEN_PUSH_SUBJECT",
             cast=str,
-            default=base_url if base_url.startswith("https://") else DEFAULT_PUSH_SUBJECT,
+            default=_push_subject_of(base_url),
         )
         if not push_subject.startswith(("mailto:", "https://")):
             raise ValueError(
                 "HAVEN_PUSH_SUBJECT must be a mailto: or https:// address where the "
                 f"operator can be reached; got {push_subject!r}"
+            )
+        if push_subject.startswith("https://") and urlsplit(push_subject).port is not None:
+            # The VAPID library refuses such a subject, and every push would fail.
+            raise ValueError(
+                f"HAVEN_PUSH_SUBJECT must not name a port (push services refuse it); "
+                f"got {push_subject!r}: use https://host or a mailto: address"
             )
         max_connections = config("HAVEN_MAX_CONNECTIONS", cast=int, default=DEFAULT_MAX_CONNECTIONS)
         if max_connections < 1:

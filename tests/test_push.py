@@ -234,3 +234,18 @@ def test_the_fake_service_refuses_a_forged_vapid_key(push: FakePushService) -> N
         verify_vapid(
             signer.sign({**claims, "aud": "https://elsewhere"})["Authorization"], push.origin
         )
+
+
+def test_the_push_subject_never_names_a_port(tmp_path: Path) -> None:
+    """A base address with a port made every push fail: VAPID refuses such a subject."""
+    from conftest import make_settings
+    from py_vapid import Vapid02
+
+    settings = make_settings(tmp_path, HAVEN_BASE_URL="https://haven.example:8443/app")
+    assert settings.push_subject == "https://haven.example"
+    signer = Vapid02()
+    signer.generate_keys()
+    claims = {"sub": settings.push_subject, "aud": "https://push.example"}
+    assert "Authorization" in signer.sign(claims)
+    with pytest.raises(ValueError, match="must not name a port"):
+        make_settings(tmp_path, HAVEN_PUSH_SUBJECT="https://haven.example:8443")

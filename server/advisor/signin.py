@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import re
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -19,6 +21,8 @@ from .sessions import Current, may_sign_in, same_origin
 from .throttle import Reservation, SignInBudgets
 from .totp import TotpBox, accepted_step
 from .verifier import RETRY_SECONDS, Verifier, VerifierBusy
+
+logger = logging.getLogger("haven.advisor")
 
 _SAFE_NEXT = re.compile(r"/advisor/[A-Za-z0-9/_\-]*(\?[A-Za-z0-9_\-=&]*)?")
 
@@ -98,39 +102,45 @@ async def login(request: Request) -> Response:
     device = sessions(request).device_of(request, account)
     # Counted before the password is checked, so a burst of attempts sent at
     # once gets no more checks than the budget allows.
-    reservation = await budgets.reserve(account, client_of(request), device)
-    if not isinstance(reservation, Reservation):
-        return _throttled(request, email, reservation)
-    advisor = await find_advisor(running.db, email)
-    verifier: Verifier = running.desk.verifier
     try:
-        verified = await verifier.verify(advisor.password_hash if advisor else None, password)
-    except VerifierBusy:
-        await budgets.not_checked(reservation)
+        reservation = await budgets.reserve(account, client_of(request), device)
+        if not isinstance(reservation, Reservation):
+            return _throttled(request, email, reservation)
+        advisor = await find_advisor(running.db, email)
+        verifier: Verifier = running.desk.verifier
+        try:
+            verified = await verifier.verify(advisor.password_hash if advisor else None, password)
+        except VerifierBusy:
+            await budgets.not_checked(reservation)
+            return _busy(request, email)
+        moment = now(request)
+        if verified and advisor is not None and advisor.active and advisor.totp_secret is not None:
+            verified = await _second_factor_ok(request, advisor, form.get("code", ""), moment)
+        if not verified or advisor is None or not advisor.active:
+            await audit(
+                running.db,
+                now=moment,
+                advisor_id=advisor.id if advisor else None,
+                action="login_failed",
+            )
+            # The same words whether the e-mail is unknown or the password wrong.
+            return _login_form(
+                request,
+                status=400,
+                error=_("The e-mail address, the password or the code is not right."),
+                email=email,
+            )
+        await budgets.succeeded(reservation)
+        response = RedirectResponse(_next(form.get("next")), status_code=303, headers=NO_STORE)
+        await sessions(request).start(request, response, advisor, moment)
+        sessions(request).remember_device(request, response, account)
+        await audit(running.db, now=moment, advisor_id=advisor.id, action="login")
+        return response
+    except SQLAlchemyError as error:
+        # The database is held up (a flood of sign-ins, a lock): the same answer
+        # as a busy verifier, never an error page; the error's text is not logged.
+        logger.warning("a sign-in could not reach the database: %s", type(error).__name__)
         return _busy(request, email)
-    moment = now(request)
-    if verified and advisor is not None and advisor.active and advisor.totp_secret is not None:
-        verified = await _second_factor_ok(request, advisor, form.get("code", ""), moment)
-    if not verified or advisor is None or not advisor.active:
-        await audit(
-            running.db,
-            now=moment,
-            advisor_id=advisor.id if advisor else None,
-            action="login_failed",
-        )
-        # The same words whether the e-mail is unknown or the password wrong.
-        return _login_form(
-            request,
-            status=400,
-            error=_("The e-mail address, the password or the code is not right."),
-            email=email,
-        )
-    await budgets.succeeded(reservation)
-    response = RedirectResponse(_next(form.get("next")), status_code=303, headers=NO_STORE)
-    await sessions(request).start(request, response, advisor, moment)
-    sessions(request).remember_device(request, response, account)
-    await audit(running.db, now=moment, advisor_id=advisor.id, action="login")
-    return response
 
 
 async def _second_factor_ok(
