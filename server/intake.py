@@ -135,6 +135,7 @@ class Intake:
                 # replay never counts, and nothing stored is nothing counted.
                 charge=lambda connection: self.limiter.hit_in(connection, client, now),
                 give_back=lambda connection: self.limiter.refund_in(connection, client, now),
+                charge_order=self.limiter.digests(client, now)[-1],
             )
         except Exception as error:
             # The error's text can quote the row: log its kind only.

@@ -207,3 +207,38 @@ async def test_other_writes_take_their_turn_with_the_inserts(db: Database) -> No
     # The failed work's delete was rolled back, and the writer went on.
     assert await count_requests(db) == 20
     assert await db.writer.run(count) == 20
+
+
+@pytest.mark.asyncio
+async def test_a_group_charges_its_senders_in_one_order(db: Database) -> None:
+    """Counters are locked in the order of their rows, whatever the order of arrival,
+    so that two instances charging the same senders cannot deadlock on PostgreSQL."""
+    charged: list[str] = []
+
+    def charge_for(order: str):  # type: ignore[no-untyped-def]
+        async def charge(connection: object) -> None:
+            charged.append(order)
+
+        return charge
+
+    received = dt.datetime(2026, 11, 30, 10, tzinfo=dt.UTC)
+    batch = [
+        requests.NewRequest(
+            idempotency_hash=requests.idempotency_hash(f"order-{order}"),
+            centre="payoke",
+            language="en",
+            envelope=b"{}",
+            envelope_version=1,
+            received_at=received,
+            due_on=received.date(),
+            charge=charge_for(order),
+            charge_order=order,
+        )
+        for order in ("c", "a", "d", "b")
+    ]
+    async with db.engine.begin() as connection:
+        stored = await requests.insert_all(connection, batch)
+    assert charged == ["a", "b", "c", "d"]
+    # Every one stored, each with a reference of its own.
+    assert all(isinstance(answer, requests.StoredRequest) and answer.created for answer in stored)
+    assert len({answer.reference for answer in stored}) == 4  # type: ignore[union-attr]

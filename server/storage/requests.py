@@ -78,6 +78,10 @@ class NewRequest:
     due_on: dt.date
     charge: Charge | None = field(default=None, compare=False)
     give_back: GiveBack | None = field(default=None, compare=False)
+    # Where the charge counts (the limiter's row for its sender): a group is
+    # charged in this order, so that two instances charging overlapping
+    # senders on PostgreSQL lock their counters in one order and never deadlock.
+    charge_order: str = field(default="", compare=False)
 
 
 _RETURNED = (
@@ -127,7 +131,7 @@ async def insert_all(
     existing = await _find_all(connection, set(first))
     refused: dict[str, Refused] = {}
     pending = []
-    for key_hash, index in first.items():
+    for key_hash, index in sorted(first.items(), key=lambda item: batch[item[1]].charge_order):
         charge = batch[index].charge
         if key_hash in existing:
             continue
@@ -209,6 +213,7 @@ async def store_request(
     received_at: dt.datetime,
     charge: Charge | None = None,
     give_back: GiveBack | None = None,
+    charge_order: str = "",
 ) -> StoredRequest | Refused:
     """Store a sealed request once per idempotency key, durably, before returning.
 
@@ -225,6 +230,7 @@ async def store_request(
         due_on=contact_by(received_at),
         charge=charge,
         give_back=give_back,
+        charge_order=charge_order,
     )
     return await db.writer.submit(new)
 
