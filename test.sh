@@ -67,13 +67,13 @@ if [ "$#" -gt 0 ]; then
 fi
 # The whole suite in three pytest processes side by side: the Chromium tests,
 # the other engines' (WebKitGTK and Firefox ESR, marker `engines`, which mostly
-# wait on their browsers), and the tests that drive no browser (in three
+# wait on their browsers), and the tests that drive no browser (in two
 # workers, pytest-xdist, a file each at a time: many of them wait on servers). (Sync
 # Playwright keeps an event loop running that asyncio tests would trip over,
 # so the Chromium tests cannot share a process with those anyway.)
 others_log=$(mktemp)
 engines_log=$(mktemp)
-.venv/bin/python -m pytest -m "not browser" -n 3 --dist loadfile >"$others_log" 2>&1 &
+.venv/bin/python -m pytest -m "not browser" -n 2 --dist loadfile >"$others_log" 2>&1 &
 others=$!
 .venv/bin/python -m pytest -m engines >"$engines_log" 2>&1 &
 engines=$!
