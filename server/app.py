@@ -25,6 +25,7 @@ from .content import load_content
 from .daily_purge import DailyPurge, policy, warn_if_notice_out_of_date
 from .exact import ExactPathsMiddleware
 from .haven import Desk, Files, Haven, Keys, Push, utc_now
+from .health import Health
 from .intake import Intake
 from .keys import check_keys, load_keys
 from .pages_table import PAGES, TEXTS_PATH
@@ -193,6 +194,7 @@ def build(settings: Settings) -> Haven:
         desk=desk,
         push=push,
         purge=DailyPurge(db, policy(settings), utc_now),
+        health=Health(db, held),
         clock=utc_now,
     )
 

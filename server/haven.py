@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .advisor.totp import TotpBox
     from .advisor.verifier import Verifier
     from .daily_purge import DailyPurge
+    from .health import Health
     from .intake import Intake
     from .keys import HeldKeys, InboxKeys
     from .push import PushSender, VapidKey
@@ -102,6 +103,8 @@ class Haven:
     push: Push
     # Deletes what is kept no longer, once a day (it has its own clock too).
     purge: DailyPurge
+    # What /healthz answers: the database answers, and the keys are still the recorded ones.
+    health: Health
     # The advisors' side's clock; the intake keeps its own (Intake.clock).
     clock: Callable[[], dt.datetime] = utc_now
 

@@ -191,4 +191,5 @@ def _parse_answers(body: bytes, question_ids: list[str]) -> dict[str, bool] | No
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"}, headers=NO_STORE)
+    found = await haven.of(request).health.status()
+    return JSONResponse({"status": found.status}, status_code=found.code, headers=NO_STORE)

@@ -131,11 +131,16 @@ def test_inbox_key_rotation_end_to_end(tmp_path: Path, neutral_site: str) -> Non
         stale = post(server.url, new.public_raw, "sealed-to-the-new-key")
         assert stale.status_code == 503, stale.text
         assert "restart it after a key rotation" in server.log()
+        # And its health check says so, for the proxy and the monitoring.
+        health = httpx.get(f"{server.url}/healthz")
+        assert (health.status_code, health.json()) == (503, {"status": "restart"})
+        assert "restart this instance after a key rotation" in server.log()
     finally:
         stop_server(server)
 
     server = start_server(data, log, neutral_site)
     try:
+        assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
         kid, raw = published_key(server.url)
         assert (kid, raw) == (new.kid, new.public_raw)
         # The worker's precache changes with the key: phones get it on the update.
