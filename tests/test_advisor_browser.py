@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import axe_playwright_python
 import pytest
 from advisors import PASSWORD, add_by_command
-from conftest import LiveServer, start_server, stop_server
+from conftest import ROOT, LiveServer, start_server, stop_server
 from helpers import fill_help_form, wait_for, wait_until_offline_ready
 from pushservice import FakePushService
 
@@ -162,24 +166,33 @@ def test_the_dashboard_passes_axe(browser, live_server) -> None:  # type: ignore
 
 STUB_PUSH_MANAGER = """(() => {
   // Chromium's real push service is out of reach here; this stands in for it
-  // in the page and hands out the fake push service's subscription.
+  // in the page and hands out the fake push service's subscription. Like a
+  // real one it outlives the page (kept in localStorage) and remembers the
+  // key it was made for.
   const json = %s;
-  let current = null;
-  const make = () => ({
+  const SAVED = '__stub_push_subscription_key';
+  const make = (key) => ({
     endpoint: json.endpoint,
     expirationTime: null,
+    options: { userVisibleOnly: true, applicationServerKey: new Uint8Array(key).buffer },
     toJSON: () => json,
-    unsubscribe: async () => { current = null; return true }
+    unsubscribe: async () => {
+      localStorage.removeItem(SAVED);
+      window.__unsubscribed = (window.__unsubscribed || 0) + 1;
+      return true;
+    }
   });
   PushManager.prototype.subscribe = async function (options) {
-    window.__subscribed = {
-      userVisibleOnly: options.userVisibleOnly,
-      keyLength: new Uint8Array(options.applicationServerKey).byteLength
-    };
-    current = make();
-    return current;
+    const key = Array.from(new Uint8Array(options.applicationServerKey));
+    window.__subscribed = { userVisibleOnly: options.userVisibleOnly, keyLength: key.length };
+    window.__subscribedKey = key;
+    localStorage.setItem(SAVED, JSON.stringify(key));
+    return make(key);
   };
-  PushManager.prototype.getSubscription = async function () { return current };
+  PushManager.prototype.getSubscription = async function () {
+    const saved = localStorage.getItem(SAVED);
+    return saved ? make(JSON.parse(saved)) : null;
+  };
 })()"""
 
 
@@ -274,3 +287,67 @@ def test_notify_me_subscribes_and_the_worker_shows_a_content_free_notification(
         assert len(push.received) == count
     finally:
         context.close()
+
+
+def _push_key(url: str, page) -> list[int]:  # type: ignore[no-untyped-def]
+    encoded = page.evaluate(
+        "async () => (await (await fetch('/advisor/api/push-key')).json()).publicKey"
+    )
+    return list(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+
+
+def test_after_a_vapid_rotation_the_dashboard_subscribes_again_with_the_new_key(
+    browser, tmp_path: Path, neutral_site: str
+) -> None:  # type: ignore[no-untyped-def]
+    data, log = tmp_path / "data", tmp_path / "server.log"
+    with FakePushService() as push:
+        env = {"HAVEN_PUSH_SERVICES": push.origin}
+        server = start_server(data, log, neutral_site, env=env)
+        add_advisor(server, "bert.browser@payoke.be", "payoke")
+        subscription = push.subscribe("bert-browser")
+        context = browser.new_context()
+        context.grant_permissions(["notifications"], origin=server.url)
+        context.add_init_script(STUB_PUSH_MANAGER % json.dumps(subscription))
+        page = context.new_page()
+        try:
+            sign_in(page, server, "bert.browser@payoke.be")
+            page.locator("[data-push-toggle]").click()
+            page.wait_for_selector('[data-push-toggle][aria-pressed="true"]')
+            old_key = page.evaluate("() => window.__subscribedKey")
+            assert old_key == _push_key(server.url, page)
+            stop_server(server)
+
+            rotated = subprocess.run(
+                [sys.executable, "-m", "server", "keys", "rotate", "--vapid"],
+                env={**os.environ, "HAVEN_DATA_DIR": str(data)},
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert rotated.returncode == 0, rotated.stderr
+            # The same address after the restart: the browser's storage and cookie stay.
+            port = int(server.url.rsplit(":", 1)[1])
+            server = start_server(data, log, neutral_site, port=port, env=env)
+
+            # The advisor's next visit finds a subscription for the old key,
+            # drops it and subscribes again with the new one, without a click.
+            page.reload()
+            page.wait_for_selector('[data-push-toggle][aria-pressed="true"]')
+            new_key = _push_key(server.url, page)
+            assert new_key != old_key
+            wait_for(
+                lambda: page.evaluate("() => window.__subscribedKey") == new_key,
+                page=page,
+                message="a subscription with the new key",
+            )
+            assert page.evaluate("() => window.__unsubscribed") == 1
+
+            # The server has the new subscription: the next request reaches the device.
+            send_from_a_phone(browser, server, "after the VAPID rotation")
+            message = push.wait_for(1)[-1]
+            assert message.name == "bert-browser" and message.payload is not None
+            assert json.loads(message.payload) == {"type": "inbox", "centre": "payoke"}
+        finally:
+            context.close()
+            stop_server(server)
