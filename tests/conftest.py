@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -21,10 +22,37 @@ from helpers import CHROMIUM, CHROMIUM_ARGS
 from pg import Cluster, binaries, running_cluster
 from starlette.testclient import TestClient
 
+import server.app
 from server.app import create_app
+from server.content import load_content
+from server.pages_table import PageEntry
+from server.responses import Representation
+from server.site import Site
 from server.storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hundreds of tests build an app of their own, and each build would parse the
+# same shipped pages again (half of a build's time). The content is frozen
+# dataclasses, read-only: one parse per test process serves them all. Tests of
+# the parser itself call server.content.load_content, which stays as it is.
+server.app.load_content = functools.cache(load_content)
+
+# Likewise each build renders the same pages again: a page depends only on its
+# language, its entry, the content and the exit address (Site.context), so one
+# rendering per process serves every app with that exit address.
+_rendered: dict[tuple[str, int, str, PageEntry], Representation] = {}
+_render_page = Site._render_page
+
+
+def _render_page_once(site: Site, code: str, entry: PageEntry) -> Representation:
+    key = (site.settings.exit_url, id(site.content), code, entry)
+    if key not in _rendered:
+        _rendered[key] = _render_page(site, code, entry)
+    return _rendered[key]
+
+
+Site._render_page = _render_page_once  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
