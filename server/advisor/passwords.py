@@ -14,8 +14,14 @@ MAX_LENGTH = 256
 COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "security" / "common-passwords.txt"
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended costs
-# Checked against when the e-mail is unknown, so that both answers take as long.
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+@cache
+def dummy_hash() -> str:
+    """Checked against when the e-mail is unknown, so that both answers take as long.
+    Made when the server starts (Verifier.start), not at import: every command would
+    pay for it, and the first unknown e-mail must not take longer than a known one."""
+    return _hasher.hash("not a password anyone has")
 
 
 @cache
@@ -51,7 +57,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         password = password[:MAX_LENGTH]
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        checked = _hasher.verify(password_hash or dummy_hash(), password)
+        return checked and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
