@@ -137,11 +137,22 @@ class PushQueue:
         return len(claimed)
 
     async def _settle(self, claimed: list[outbox.Claimed]) -> None:
-        results = await asyncio.gather(
-            *(self.sender.deliver(item.subscription, item.centre) for item in claimed)
-        )
+        # Each row is forgotten as soon as its own POST has been answered, not
+        # when the whole batch has: an instance killed in between sends again
+        # (after the lease) only what was answered but not yet forgotten, a
+        # window of one deletion's commit. Deletions that fall due together
+        # share a transaction.
         finished: list[int] = []
-        for item, result in zip(claimed, results, strict=True):
+        forgetting = asyncio.Lock()
+
+        async def forget() -> None:
+            async with forgetting:
+                ids = finished[:]
+                finished.clear()
+                await outbox.done(self.db, ids)
+
+        async def settle(item: outbox.Claimed) -> None:
+            result = await self.sender.deliver(item.subscription, item.centre)
             if isinstance(result, Retry):
                 if item.attempts < ATTEMPTS:
                     delay = result.after
@@ -149,7 +160,7 @@ class PushQueue:
                         delay = min(self.base_delay * 2 ** (item.attempts - 1), MAX_DELAY)
                     at = self.clock() + dt.timedelta(seconds=delay)
                     await outbox.retry(self.db, item.id, at)
-                    continue
+                    return
                 logger.warning(
                     "push to subscription %d failed after %d attempts",
                     item.subscription.id,
@@ -161,4 +172,6 @@ class PushQueue:
             elif result is Outcome.REFUSED:
                 self.failed += 1
             finished.append(item.id)
-        await outbox.done(self.db, finished)
+            await forget()
+
+        await asyncio.gather(*(settle(item) for item in claimed))
