@@ -10,6 +10,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from conftest import ROOT, start_server, stop_server
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.crypto import InboxKey, seal
+from server.health import EVERY
 from server.keys import FILES
 
 KEY_FILES = tuple(FILES.values())  # every key file of a keys directory
@@ -132,7 +134,11 @@ def test_inbox_key_rotation_end_to_end(tmp_path: Path, neutral_site: str) -> Non
         assert stale.status_code == 503, stale.text
         assert "restart it after a key rotation" in server.log()
         # And its health check says so, for the proxy and the monitoring.
-        health = httpx.get(f"{server.url}/healthz")
+        # Within the 5 s its last answer (the start's "ok") is kept for.
+        deadline = time.monotonic() + EVERY + 5
+        while (health := httpx.get(f"{server.url}/healthz")).status_code == 200:
+            assert time.monotonic() < deadline, "/healthz never said restart"
+            time.sleep(0.2)
         assert (health.status_code, health.json()) == (503, {"status": "restart"})
         assert "restart this instance after a key rotation" in server.log()
     finally:
