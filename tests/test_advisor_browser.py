@@ -210,18 +210,25 @@ def push_server(tmp_path: Path, neutral_site: str) -> Iterator[tuple[FakePushSer
         stop_server(server)
 
 
+def signed_in_with_push(browser, server: LiveServer, push: FakePushService, email: str):  # type: ignore[no-untyped-def]
+    """A PAYOKE advisor's browser, signed in, whose push manager hands out the fake
+    push service's subscription for a device named after the e-mail's local part."""
+    add_advisor(server, email, "payoke")
+    subscription = push.subscribe(email.split("@")[0].replace(".", "-"))
+    context = browser.new_context()
+    context.grant_permissions(["notifications"], origin=server.url)
+    context.add_init_script(STUB_PUSH_MANAGER % json.dumps(subscription))
+    page = context.new_page()
+    sign_in(page, server, email)
+    return context, page
+
+
 def test_notify_me_subscribes_and_the_worker_shows_a_content_free_notification(
     browser, push_server: tuple[FakePushService, LiveServer]
 ) -> None:  # type: ignore[no-untyped-def]
     push, live_server = push_server
-    add_advisor(live_server, "anna.browser@payoke.be", "payoke")
-    subscription = push.subscribe("anna-browser")
-    context = browser.new_context()
-    context.grant_permissions(["notifications"], origin=live_server.url)
-    context.add_init_script(STUB_PUSH_MANAGER % json.dumps(subscription))
-    page = context.new_page()
+    context, page = signed_in_with_push(browser, live_server, push, "anna.browser@payoke.be")
     try:
-        sign_in(page, live_server, "anna.browser@payoke.be")
         toggle = page.locator("[data-push-toggle]")
         toggle.wait_for(state="visible")
         toggle.click()
@@ -303,14 +310,8 @@ def test_after_a_vapid_rotation_the_dashboard_subscribes_again_with_the_new_key(
     with FakePushService() as push:
         env = {"HAVEN_PUSH_SERVICES": push.origin}
         server = start_server(data, log, neutral_site, env=env)
-        add_advisor(server, "bert.browser@payoke.be", "payoke")
-        subscription = push.subscribe("bert-browser")
-        context = browser.new_context()
-        context.grant_permissions(["notifications"], origin=server.url)
-        context.add_init_script(STUB_PUSH_MANAGER % json.dumps(subscription))
-        page = context.new_page()
+        context, page = signed_in_with_push(browser, server, push, "bert.browser@payoke.be")
         try:
-            sign_in(page, server, "bert.browser@payoke.be")
             page.locator("[data-push-toggle]").click()
             page.wait_for_selector('[data-push-toggle][aria-pressed="true"]')
             old_key = page.evaluate("() => window.__subscribedKey")
