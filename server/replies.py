@@ -162,7 +162,7 @@ def box_problems(box: object) -> list[tuple[str, str]]:
     """What is wrong with a message box's shape, by field (empty: nothing)."""
     if not isinstance(box, Mapping):
         return [("box", "not an object")]
-    problems = []
+    problems: list[tuple[str, str]] = []
     extra = sorted(set(box) - set(BOX_FIELDS))
     problems.extend((f"box.{name}", "not allowed") for name in extra)
     if box.get("v") != 1:
